@@ -1,0 +1,5 @@
+import sys
+
+from otter.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,68 @@
+"""Argument parsing shared by every command: Podman-style usage errors and flag helpers."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from otter.cli.main import UsageError
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with Podman's conventions: `Error: ...` and exit 125 on bad usage, boolean
+    flags that accept `--flag=false`, and `--` ending the options."""
+
+    def __init__(self, prog: str, description: str = "", **kw):
+        super().__init__(prog=prog, description=description, allow_abbrev=False,
+                         formatter_class=argparse.RawDescriptionHelpFormatter, **kw)
+        self.bool_flags: dict[str, str] = {}   # long flag -> dest
+
+    def error(self, message: str):  # type: ignore[override]
+        message = message.replace("unrecognized arguments:", "unknown flag:")
+        raise UsageError(f"{message}\nSee '{self.prog} --help'")
+
+    def add_bool(self, *flags: str, help: str, default: bool = False, dest: str | None = None) -> None:
+        """A boolean flag that also takes an explicit value: `--rm`, `--rm=true`, `--rm=false`.
+        As with cobra, a value is only taken after `=`, never from the next argument."""
+        action = self.add_argument(*flags, action="store_true", default=default, help=help, dest=dest)
+        for flag in flags:
+            if flag.startswith("--"):
+                self.bool_flags[flag] = action.dest
+
+
+def parse_bool(text) -> bool:
+    if isinstance(text, bool):
+        return text
+    value = text.lower()
+    if value in ("true", "1", "t", "yes"):
+        return True
+    if value in ("false", "0", "f", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"invalid boolean value {text!r}")
+
+
+def parse(parser: Parser, argv: list[str]) -> argparse.Namespace:
+    """Parse, accepting `--flag=true|false` for boolean flags and options after positionals
+    (as cobra does)."""
+    explicit: dict[str, bool] = {}
+    args: list[str] = []
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            args += argv[i:]
+            break
+        name, eq, value = arg.partition("=")
+        if eq and name in parser.bool_flags:
+            try:
+                explicit[parser.bool_flags[name]] = parse_bool(value)
+            except argparse.ArgumentTypeError as e:
+                parser.error(f"invalid argument {value!r} for {name!r} flag: {e}")
+            continue
+        args.append(arg)
+    ns = parser.parse_intermixed_args(args) if "--" not in args else parser.parse_args(args)
+    for dest, value in explicit.items():
+        setattr(ns, dest, value)
+    return ns
+
+
+def write(text: str) -> None:
+    sys.stdout.write(text)

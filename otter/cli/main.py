@@ -1,0 +1,187 @@
+"""The `otter` command: global flags, command dispatch, and the one place errors become exit codes.
+
+Start-up is a feature: this module imports only the standard library pieces it needs, and
+builds the argument parser of the invoked command alone, importing that command's module
+lazily (`COMMANDS` maps a command name to "module:function").
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from otter import __version__
+from otter.errors import (CommandNotExecutable, CommandNotFound, InUse, InvalidState, NotFound,
+                          OtterError)
+
+# name -> ("module:function", one-line help). Aliases point at the same function.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "image": ("otter.cli.image:cmd_image", "Manage images"),
+    "images": ("otter.cli.image:cmd_list", "List images in local storage"),
+    "import": ("otter.cli.image:cmd_import", "Import a tarball to create a filesystem image"),
+    "load": ("otter.cli.image:cmd_load", "Load image(s) from a tar archive"),
+    "save": ("otter.cli.image:cmd_save", "Save image(s) to an archive"),
+    "tag": ("otter.cli.image:cmd_tag", "Add an additional name to a local image"),
+    "untag": ("otter.cli.image:cmd_untag", "Remove a name from a local image"),
+    "rmi": ("otter.cli.image:cmd_rm", "Remove one or more images from local storage"),
+    "history": ("otter.cli.image:cmd_history", "Show history of a specified image"),
+    "inspect": ("otter.cli.inspect:cmd_inspect", "Display the configuration of object denoted by ID"),
+}
+
+GLOBAL_FLAGS_WITH_VALUE = {"--root", "--runroot", "--storage-driver", "--log-level"}
+
+
+class UsageError(OtterError):
+    """Bad command line: unknown flag or command, missing argument."""
+
+
+class ExitStatus(Exception):
+    """Raised by a command to end with a specific code after printing its own output."""
+
+    def __init__(self, code: int):
+        super().__init__(code)
+        self.code = code
+
+
+def exit_code_for(err: OtterError, rm_like: bool = False) -> int:
+    """Podman's exit codes. `rm_like` commands (rm, rmi, volume rm, ...) use 1 for a missing
+    object and 2 for one in use; everything else is 125 except a container command that
+    cannot be run (126) or found (127)."""
+    if isinstance(err, CommandNotExecutable):
+        return 126
+    if isinstance(err, CommandNotFound):
+        return 127
+    if rm_like and isinstance(err, NotFound):
+        return 1
+    if rm_like and isinstance(err, (InUse, InvalidState)):
+        return 2
+    return 125
+
+
+class Context:
+    """What every command gets: the global options and a lazily opened Engine."""
+
+    def __init__(self, root: str | None, runroot: str | None, storage_driver: str | None, log_level: str):
+        self.root = root
+        self.runroot = runroot
+        self.storage_driver = storage_driver
+        self.log_level = log_level
+        self._engine = None
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            from otter.engine.context import Engine
+            from otter.paths import StorePaths
+            self._engine = Engine(StorePaths.for_user(self.root, self.runroot), self.storage_driver)
+        return self._engine
+
+    def global_args(self) -> list[str]:
+        """The global flags again, for helper processes (e.g. conmon's exit command)."""
+        args = ["--root", self.engine.paths.root, "--runroot", self.engine.paths.runroot]
+        if self.storage_driver:
+            args += ["--storage-driver", self.storage_driver]
+        return args + ["--log-level", self.log_level]
+
+
+def print_error(msg: str) -> None:
+    sys.stderr.write(f"Error: {msg}\n")
+
+
+def usage() -> str:
+    lines = ["Manage pods, containers and images", "", "Usage:", "  otter [options] [command]", "", "Available Commands:"]
+    for name, (_, help_text) in sorted(COMMANDS.items()):
+        lines.append(f"  {name:<12}{help_text}")
+    lines += ["", "Options:",
+              "      --log-level string        Log messages above specified level (trace, debug, info, warn, error) (default \"warn\")",
+              "      --root string             Path to the root directory in which data, including images, is stored",
+              "      --runroot string          Path to the 'run directory' where all state information is stored",
+              "      --storage-driver string   Select which storage driver is used to manage storage of images and containers (overlay, vfs)",
+              "  -v, --version                 Version of otter",
+              "  -h, --help                    Help for otter"]
+    return "\n".join(lines) + "\n"
+
+
+def parse_globals(argv: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Split `otter [global flags] command args...`; global flags come before the command."""
+    opts: dict[str, str] = {}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if not arg.startswith("-") or arg == "-":
+            break
+        name, eq, value = arg.partition("=")
+        if name in GLOBAL_FLAGS_WITH_VALUE:
+            if not eq:
+                i += 1
+                if i >= len(argv):
+                    raise UsageError(f"flag needs an argument: {name}")
+                value = argv[i]
+            opts[name] = value
+        elif name in ("-v", "--version", "-h", "--help"):
+            opts[name] = "true"
+        elif name == "-H" or name == "--host":
+            sys.stderr.write("otter is daemonless: ignoring -H/--host\n")
+            if not eq:
+                i += 1
+        else:
+            raise UsageError(f"unknown flag: {arg}")
+        i += 1
+    return opts, argv[i:]
+
+
+def resolve(name: str):
+    target, _ = COMMANDS[name]
+    module, func = target.split(":")
+    import importlib
+    return getattr(importlib.import_module(module), func)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        opts, rest = parse_globals(argv)
+        if "-v" in opts or "--version" in opts:
+            sys.stdout.write(f"otter version {__version__}\n")
+            return 0
+        if not rest:
+            sys.stdout.write(usage())
+            return 0 if ("-h" in opts or "--help" in opts) else 125
+        from otter import log
+        level = opts.get("--log-level", "warn")
+        if level not in log.LEVELS:
+            raise UsageError(f'invalid log level "{level}": use one of {", ".join(log.LEVELS)}')
+        log.set_level(level)
+        command, args = rest[0], rest[1:]
+        if command == "help":
+            sys.stdout.write(usage())
+            return 0
+        if command not in COMMANDS:
+            raise UsageError(f"unrecognized command `otter {command}`\nTry 'otter --help' for more information")
+        ctx = Context(opts.get("--root"), opts.get("--runroot"), opts.get("--storage-driver"), level)
+        try:
+            return resolve(command)(ctx, args, f"otter {command}") or 0
+        finally:
+            if ctx._engine is not None:
+                ctx._engine.close()
+    except ExitStatus as e:
+        return e.code
+    except OtterError as e:
+        print_error(str(e))
+        return exit_code_for(e)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # Output closed early (e.g. `otter images | head -1`): not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as e:
+        print_error(str(e))
+        return 125
+    except Exception as e:  # noqa: BLE001 - a bug still gets one line; the trace at debug level
+        from otter import log
+        if log.enabled("debug"):
+            import traceback
+            traceback.print_exc()
+        print_error(f"internal error: {type(e).__name__}: {e}")
+        return 125

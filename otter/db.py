@@ -1,0 +1,62 @@
+"""The per-store SQLite database.
+
+One database file per store (`StorePaths.database`), opened in WAL mode so readers never block
+writers. Every read-modify-write runs inside `transaction()`, which starts with
+`BEGIN IMMEDIATE`: a writer takes the write lock up front instead of upgrading later, which is
+what deadlocks concurrent CLI processes. Each layer that keeps records here owns its tables
+and creates them with `CREATE TABLE IF NOT EXISTS` through `ensure_schema`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator
+
+BUSY_TIMEOUT_S = 30.0
+
+
+class Database:
+    def __init__(self, path: str):
+        self.path = path
+        self._conn: sqlite3.Connection | None = None
+        self._schemas: set[str] = set()
+
+    @property
+    def exists(self) -> bool:
+        return self._conn is not None or os.path.exists(self.path)
+
+    def connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._conn = conn
+        return self._conn
+
+    def ensure_schema(self, name: str, ddl: str) -> None:
+        """Run `ddl` (idempotent CREATE ... IF NOT EXISTS statements) once per process."""
+        if name in self._schemas:
+            return
+        self.connection().executescript(ddl)
+        self._schemas.add(name)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = self.connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

@@ -1,0 +1,93 @@
+"""Engine: the one object the front ends (CLI, API) talk to.
+
+It owns the store (paths, database, content store, layer store, image store) for one
+invocation, opened lazily so a command touches only what it needs, and the store lock that
+serialises writers across processes. Verb functions live in sibling modules
+(`engine.images`, ...) and take an Engine as their first argument.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+
+from otter.db import Database
+from otter.paths import StorePaths
+from otter.sys.filelock import FileLock
+
+DEFAULT_DRIVER = "overlay"
+
+
+class Engine:
+    def __init__(self, paths: StorePaths, storage_driver: str | None = None, rootless: bool | None = None):
+        self.paths = paths
+        self._requested_driver = storage_driver
+        self.rootless = os.getuid() != 0 if rootless is None else rootless
+
+    @cached_property
+    def db(self) -> Database:
+        return Database(self.paths.database)
+
+    @cached_property
+    def driver(self) -> str:
+        if self._requested_driver:
+            return self._requested_driver
+        if os.path.exists(self.paths.database):
+            row = None
+            try:
+                row = self.db.connection().execute("SELECT value FROM store_meta WHERE key='driver'").fetchone()
+            except Exception:  # noqa: BLE001 - a store without the table yet has no recorded driver
+                row = None
+            if row:
+                return row["value"]
+        return DEFAULT_DRIVER
+
+    @cached_property
+    def snapshotter(self):
+        from otter.storage.snapshot import snapshotter
+        return snapshotter(self.driver, self.paths, self.rootless)
+
+    @cached_property
+    def content(self):
+        from otter.image.content import ContentStore
+        return ContentStore(self.paths)
+
+    @cached_property
+    def layers(self):
+        from otter.storage.layers import LayerStore
+        return LayerStore(self.db, self.snapshotter)
+
+    @cached_property
+    def images(self):
+        from otter.image.store import ImageStore
+        return ImageStore(self.db, self.content, self.layers)
+
+    def lock(self) -> FileLock:
+        """The store-wide writer lock (blobs, layers, image records)."""
+        return self._lock
+
+    @cached_property
+    def _lock(self) -> FileLock:
+        return FileLock(self.paths.store_lock)
+
+    # -- what containers need from the image side -----------------------------------------
+    def image_users(self) -> dict[str, list[str]]:
+        """Image ID -> IDs of the containers created from it."""
+        from otter.core.state import ContainerState
+        return ContainerState(self.db).image_users()
+
+    def container_layers(self) -> set[str]:
+        """Top layer (chain ID) of every container's image: layers garbage collection keeps."""
+        out: set[str] = set()
+        for image_id in self.image_users():
+            rec = self.images.get(image_id)
+            if rec and rec.top_layer:
+                out.add(rec.top_layer)
+        return out
+
+    def gc(self) -> None:
+        self.images.gc(self.container_layers())
+
+    def close(self) -> None:
+        if "db" in self.__dict__:
+            self.db.close()

@@ -1,0 +1,81 @@
+"""The overlay snapshotter: kernel overlayfs, one directory of changes per layer.
+
+Layout under `layers/overlay/`:
+  <layer-id>/diff       the layer's own files, whiteouts as 0:0 char devices / opaque xattrs
+  <layer-id>/link       the layer's short name
+  l/<short>             symlink to ../<layer-id>/diff, so `lowerdir=` stays under a page
+  active/<key>/{diff,work,merged}   a writable snapshot (upperdir, workdir, mountpoint)
+
+As root the opaque xattr is `trusted.overlay.opaque`. Rootless (inside a user namespace,
+kernel >= 5.11) it is `user.overlay.opaque` and the mount needs the `userxattr` option.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+
+from otter.paths import StorePaths
+from otter.storage.snapshot import Mount, Snapshotter
+from otter.storage.unpack import ApplyOptions
+
+
+class OverlaySnapshotter(Snapshotter):
+    name = "overlay"
+
+    @property
+    def apply_options(self) -> ApplyOptions:
+        return ApplyOptions(whiteouts="overlay", xattr_prefix="user." if self.rootless else "trusted.",
+                            devices=not self.rootless)
+
+    def content_dir(self, staging: str) -> str:
+        return os.path.join(staging, "diff")
+
+    def stage(self, parent: str | None) -> str:
+        staging = super().stage(parent)
+        os.mkdir(os.path.join(staging, "diff"), 0o755)
+        return staging
+
+    def commit(self, staging: str, layer_id: str) -> None:
+        short = base64.b32encode(os.urandom(15)).decode().rstrip("=")
+        with open(os.path.join(staging, "link"), "w") as f:
+            f.write(short)
+        links = StorePaths.ensure(self.paths.layer_links(self.name))
+        super().commit(staging, layer_id)
+        os.symlink(f"../{layer_id}/diff", os.path.join(links, short))
+
+    def remove_layer(self, layer_id: str) -> None:
+        try:
+            with open(os.path.join(self.layer_dir(layer_id), "link")) as f:
+                os.unlink(os.path.join(self.paths.layer_links(self.name), f.read().strip()))
+        except FileNotFoundError:
+            pass
+        super().remove_layer(layer_id)
+
+    def _lower(self, layer_id: str) -> str:
+        with open(os.path.join(self.layer_dir(layer_id), "link")) as f:
+            return os.path.join(self.paths.layer_links(self.name), f.read().strip())
+
+    def prepare(self, key: str, chain: list[str]) -> list[Mount]:
+        base = self.paths.snapshot(self.name, key)
+        os.makedirs(base, mode=0o700)
+        for sub in ("diff", "work", "merged"):
+            os.mkdir(os.path.join(base, sub), 0o755)
+        return self.mounts(key, chain)
+
+    def mounts(self, key: str, chain: list[str]) -> list[Mount]:
+        base = self.paths.snapshot(self.name, key)
+        if not chain:
+            # overlay needs a lower layer; a scratch root is a plain bind of the upper dir.
+            return [Mount("bind", os.path.join(base, "diff"), ("rbind", "rw"))]
+        options = [
+            "lowerdir=" + ":".join(self._lower(layer) for layer in chain),
+            "upperdir=" + os.path.join(base, "diff"),
+            "workdir=" + os.path.join(base, "work"),
+        ]
+        if self.rootless:
+            options.append("userxattr")
+        return [Mount("overlay", "overlay", tuple(options))]
+
+    def upper_dir(self, key: str) -> str:
+        return os.path.join(self.paths.snapshot(self.name, key), "diff")

@@ -1,0 +1,40 @@
+"""mount(2) and umount2(2) through ctypes (Python 3.11 has neither)."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+
+MS_RDONLY = 0x1
+MS_REMOUNT = 0x20
+MS_BIND = 0x1000
+MS_REC = 0x4000
+MS_PRIVATE = 1 << 18
+MNT_DETACH = 0x2
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
+def mount(source: str, target: str, fstype: str, flags: int = 0, data: str = "") -> None:
+    rc = _libc.mount(source.encode(), target.encode(), fstype.encode(), ctypes.c_ulong(flags),
+                     data.encode() if data else None)
+    if rc != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"mount {fstype} on {target}: {os.strerror(err)}")
+
+
+def umount(target: str, flags: int = 0) -> None:
+    rc = _libc.umount2(target.encode(), flags)
+    if rc != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"umount {target}: {os.strerror(err)}")
+
+
+def is_mountpoint(path: str) -> bool:
+    try:
+        with open("/proc/self/mountinfo") as f:
+            target = os.path.realpath(path)
+            return any(line.split()[4] == target for line in f)
+    except OSError:
+        return False
