@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rmi": ("otter.cli.image:cmd_rm", "Remove one or more images from local storage"),
     "history": ("otter.cli.image:cmd_history", "Show history of a specified image"),
     "inspect": ("otter.cli.inspect:cmd_inspect", "Display the configuration of object denoted by ID"),
+    "volume": ("otter.cli.volume:cmd_volume", "Manage volumes"),
 }
 
 GLOBAL_FLAGS_WITH_VALUE = {"--root", "--runroot", "--storage-driver", "--log-level"}

@@ -33,3 +33,13 @@ class ContainerState:
         for row in self.db.connection().execute("SELECT id, image_id FROM containers ORDER BY created"):
             out.setdefault(row["image_id"], []).append(row["id"])
         return out
+
+    def volume_users(self) -> dict[str, list[str]]:
+        """Volume name -> IDs of the containers whose config mounts it."""
+        import json
+        out: dict[str, list[str]] = {}
+        for row in self.db.connection().execute("SELECT id, config FROM containers ORDER BY created"):
+            for m in json.loads(row["config"]).get("Mounts") or []:
+                if m.get("Type") == "volume":
+                    out.setdefault(m["Name"], []).append(row["id"])
+        return out

@@ -76,6 +76,11 @@ class Engine:
         from otter.core.state import ContainerState
         return ContainerState(self.db).image_users()
 
+    def volume_users(self) -> dict[str, list[str]]:
+        """Volume name -> IDs of the containers that mount it."""
+        from otter.core.state import ContainerState
+        return ContainerState(self.db).volume_users()
+
     def container_layers(self) -> set[str]:
         """Top layer (chain ID) of every container's image: layers garbage collection keeps."""
         out: set[str] = set()
