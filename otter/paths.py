@@ -93,8 +93,19 @@ class StorePaths:
     def container(self, container_id: str) -> str:
         return os.path.join(self.root, "containers", container_id)
 
-    def container_run(self, container_id: str) -> str:
+    def container_userdata(self, container_id: str) -> str:
+        """Persistent per-container files: the log, the cidfile-independent metadata."""
+        return os.path.join(self.root, "containers", container_id, "userdata")
+
+    def container_log(self, container_id: str) -> str:
+        return os.path.join(self.root, "containers", container_id, "userdata", "ctr.log")
+
+    def bundle(self, container_id: str) -> str:
+        """Volatile per-container files: config.json, pid files, hosts, conmon's sockets."""
         return os.path.join(self.runroot, "containers", container_id)
+
+    def exit_file(self, container_id: str) -> str:
+        return os.path.join(self.runroot, "exits", container_id)
 
     @property
     def volumes(self) -> str:

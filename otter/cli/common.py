@@ -66,3 +66,32 @@ def parse(parser: Parser, argv: list[str]) -> argparse.Namespace:
 
 def write(text: str) -> None:
     sys.stdout.write(text)
+
+
+def split_command(parser: Parser, argv: list[str]) -> tuple[list[str], list[str]]:
+    """Split `[options] IMAGE [COMMAND [ARG...]]`: options end at the first positional, so the
+    container's own flags (`run img ls -l`) are not taken as ours."""
+    takes_value = {opt for action in parser._actions for opt in action.option_strings
+                   if action.nargs is None and not isinstance(action, (argparse._StoreTrueAction,
+                                                                        argparse._HelpAction))}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            return argv[:i], argv[i + 1:]
+        if not arg.startswith("-") or arg == "-":
+            return argv[:i], argv[i:]
+        if arg.startswith("--"):
+            if "=" not in arg and arg in takes_value:
+                i += 1
+        elif len(arg) == 2 and arg in takes_value:
+            i += 1
+        elif len(arg) > 2 and not arg.startswith("--"):
+            # Combined short flags: "-it"; a value-taking flag ends the group ("-ePATH=x").
+            for j, ch in enumerate(arg[1:], start=1):
+                if f"-{ch}" in takes_value:
+                    if j == len(arg) - 1:
+                        i += 1
+                    break
+        i += 1
+    return argv, []

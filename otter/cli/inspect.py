@@ -7,8 +7,11 @@ from otter.cli.main import ExitStatus, print_error
 from otter.cli.output import print_json, render_format
 from otter.errors import NotFound
 
+# Tried in this order by a plain `otter inspect NAME` (containers shadow images, as in Podman).
 INSPECTORS = {
+    "container": ("otter.engine.containers", "container_inspect"),
     "image": ("otter.engine.images", "image_inspect"),
+    "volume": ("otter.engine.volumes", "volume_inspect"),
 }
 
 

@@ -27,9 +27,31 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "history": ("otter.cli.image:cmd_history", "Show history of a specified image"),
     "inspect": ("otter.cli.inspect:cmd_inspect", "Display the configuration of object denoted by ID"),
     "volume": ("otter.cli.volume:cmd_volume", "Manage volumes"),
+    "container": ("otter.cli.container:cmd_container", "Manage containers"),
+    "run": ("otter.cli.container:cmd_run", "Run a command in a new container"),
+    "create": ("otter.cli.container:cmd_create", "Create but do not start a container"),
+    "start": ("otter.cli.container:cmd_start", "Start one or more containers"),
+    "stop": ("otter.cli.container:cmd_stop", "Stop one or more containers"),
+    "restart": ("otter.cli.container:cmd_restart", "Restart one or more containers"),
+    "kill": ("otter.cli.container:cmd_kill", "Kill one or more running containers with a specific signal"),
+    "rm": ("otter.cli.container:cmd_rm", "Remove one or more containers"),
+    "ps": ("otter.cli.container:cmd_ps", "List containers"),
+    "wait": ("otter.cli.container:cmd_wait", "Block on one or more containers"),
+    "pause": ("otter.cli.container:cmd_pause", "Pause all the processes in one or more containers"),
+    "unpause": ("otter.cli.container:cmd_unpause", "Unpause the processes in one or more containers"),
+    "rename": ("otter.cli.container:cmd_rename", "Rename an existing container"),
+    "exec": ("otter.cli.container:cmd_exec", "Run a process in a running container"),
+    "logs": ("otter.cli.container:cmd_logs", "Fetch the logs of one or more containers"),
+    "attach": ("otter.cli.container:cmd_attach", "Attach to a running container"),
+    "top": ("otter.cli.container:cmd_top", "Display the running processes of a container"),
+    "port": ("otter.cli.container:cmd_port", "List port mappings or a specific mapping for the container"),
+    "cp": ("otter.cli.container_files:cmd_cp", "Copy files/folders between a container and the local filesystem"),
+    "diff": ("otter.cli.container_files:cmd_diff", "Display the changes to the object's file system"),
+    "commit": ("otter.cli.container_files:cmd_commit", "Create new image based on the changed container"),
+    "export": ("otter.cli.container_files:cmd_export", "Export container's filesystem contents as a tar archive"),
 }
 
-GLOBAL_FLAGS_WITH_VALUE = {"--root", "--runroot", "--storage-driver", "--log-level"}
+GLOBAL_FLAGS_WITH_VALUE = {"--root", "--runroot", "--storage-driver", "--log-level", "--runtime"}
 
 
 class UsageError(OtterError):
@@ -62,7 +84,9 @@ def exit_code_for(err: OtterError, rm_like: bool = False) -> int:
 class Context:
     """What every command gets: the global options and a lazily opened Engine."""
 
-    def __init__(self, root: str | None, runroot: str | None, storage_driver: str | None, log_level: str):
+    def __init__(self, root: str | None, runroot: str | None, storage_driver: str | None, log_level: str,
+                 runtime: str = "runc"):
+        self.runtime = runtime
         self.root = root
         self.runroot = runroot
         self.storage_driver = storage_driver
@@ -74,15 +98,9 @@ class Context:
         if self._engine is None:
             from otter.engine.context import Engine
             from otter.paths import StorePaths
-            self._engine = Engine(StorePaths.for_user(self.root, self.runroot), self.storage_driver)
+            self._engine = Engine(StorePaths.for_user(self.root, self.runroot), self.storage_driver,
+                                  runtime=self.runtime)
         return self._engine
-
-    def global_args(self) -> list[str]:
-        """The global flags again, for helper processes (e.g. conmon's exit command)."""
-        args = ["--root", self.engine.paths.root, "--runroot", self.engine.paths.runroot]
-        if self.storage_driver:
-            args += ["--storage-driver", self.storage_driver]
-        return args + ["--log-level", self.log_level]
 
 
 def print_error(msg: str) -> None:
@@ -95,6 +113,7 @@ def usage() -> str:
         lines.append(f"  {name:<12}{help_text}")
     lines += ["", "Options:",
               "      --log-level string        Log messages above specified level (trace, debug, info, warn, error) (default \"warn\")",
+              "      --runtime string          Path to the OCI-compatible binary used to run containers (default \"runc\")",
               "      --root string             Path to the root directory in which data, including images, is stored",
               "      --runroot string          Path to the 'run directory' where all state information is stored",
               "      --storage-driver string   Select which storage driver is used to manage storage of images and containers (overlay, vfs)",
@@ -159,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if command not in COMMANDS:
             raise UsageError(f"unrecognized command `otter {command}`\nTry 'otter --help' for more information")
-        ctx = Context(opts.get("--root"), opts.get("--runroot"), opts.get("--storage-driver"), level)
+        ctx = Context(opts.get("--root"), opts.get("--runroot"), opts.get("--storage-driver"), level,
+                      opts.get("--runtime", "runc"))
         try:
             return resolve(command)(ctx, args, f"otter {command}") or 0
         finally:

@@ -2,31 +2,108 @@
 
 Key fields are columns (queried, indexed, unique); everything else is a JSON document, as
 Podman's SQLite state does. Every read-modify-write runs in one `BEGIN IMMEDIATE`
-transaction (`Database.transaction`), so concurrent otter processes never lose an update.
+transaction (`Database.transaction`), so concurrent otter processes never lose an update;
+`transition` is the only way a container's state changes.
 """
 
 from __future__ import annotations
 
+import json
+import sqlite3
+from collections.abc import Callable
+
+from otter.core.container import Container, ContainerConfig, RuntimeInfo, State
 from otter.db import Database
+from otter.errors import AlreadyExists, ContainerNotFound, InvalidArgument
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS containers (
     id        TEXT PRIMARY KEY,
     name      TEXT NOT NULL UNIQUE,
-    image_id  TEXT NOT NULL,          -- hex image ID; may be empty for a scratch rootfs
-    state     TEXT NOT NULL,          -- configured|created|running|paused|stopped|exited|removing
+    image_id  TEXT NOT NULL,          -- hex image ID
+    state     TEXT NOT NULL,          -- core.container.State
     created   REAL NOT NULL,
-    config    TEXT NOT NULL,          -- JSON: what the user asked for (immutable)
-    runtime   TEXT NOT NULL           -- JSON: pid, exit code, times, mounts (changes with state)
+    config    TEXT NOT NULL,          -- JSON ContainerConfig (immutable but for the name)
+    runtime   TEXT NOT NULL           -- JSON RuntimeInfo
 );
 CREATE INDEX IF NOT EXISTS containers_by_image ON containers(image_id);
 """
+
+
+def _row(row) -> Container:
+    return Container(ContainerConfig.from_json(json.loads(row["config"])), State(row["state"]),
+                     RuntimeInfo.from_json(json.loads(row["runtime"])))
 
 
 class ContainerState:
     def __init__(self, db: Database):
         self.db = db
         db.ensure_schema("containers", SCHEMA)
+
+    def add(self, ctr: Container) -> None:
+        try:
+            with self.db.transaction() as conn:
+                conn.execute("INSERT INTO containers(id, name, image_id, state, created, config, runtime) "
+                             "VALUES (?,?,?,?,?,?,?)",
+                             (ctr.id, ctr.name, ctr.config.image_id, ctr.state.value, ctr.config.created,
+                              json.dumps(ctr.config.to_json()), json.dumps(ctr.runtime.to_json())))
+        except sqlite3.IntegrityError:
+            raise self._name_taken(ctr.name) from None
+
+    def _name_taken(self, name: str) -> AlreadyExists:
+        row = self.db.connection().execute("SELECT id FROM containers WHERE name=?", (name,)).fetchone()
+        owner = row["id"] if row else "another container"
+        return AlreadyExists(f"the container name \"{name}\" is already in use by {owner}. "
+                             "You have to remove that container to be able to reuse that name: that name is already in use")
+
+    def get(self, container_id: str) -> Container | None:
+        row = self.db.connection().execute("SELECT * FROM containers WHERE id=?", (container_id,)).fetchone()
+        return _row(row) if row else None
+
+    def find(self, text: str) -> Container:
+        """By full ID, name, or unique ID prefix (Podman's lookup order)."""
+        conn = self.db.connection()
+        row = conn.execute("SELECT * FROM containers WHERE id=? OR name=?", (text, text)).fetchone()
+        if row:
+            return _row(row)
+        if text and all(c in "0123456789abcdef" for c in text):
+            rows = conn.execute("SELECT * FROM containers WHERE id LIKE ?", (text + "%",)).fetchall()
+            if len(rows) == 1:
+                return _row(rows[0])
+            if len(rows) > 1:
+                raise InvalidArgument(f"more than one result for container ID {text!r}: ambiguous")
+        raise ContainerNotFound(f"no container with name or ID \"{text}\" found: no such container")
+
+    def list(self) -> list[Container]:
+        return [_row(r) for r in self.db.connection().execute("SELECT * FROM containers ORDER BY created")]
+
+    def transition(self, container_id: str, change: Callable[[Container], Container]) -> Container:
+        """Atomically read a container, apply `change` (which may raise), and store the result."""
+        with self.db.transaction() as conn:
+            row = conn.execute("SELECT * FROM containers WHERE id=?", (container_id,)).fetchone()
+            if row is None:
+                raise ContainerNotFound(f"no container with ID \"{container_id}\" found: no such container")
+            new = change(_row(row))
+            conn.execute("UPDATE containers SET state=?, runtime=? WHERE id=?",
+                         (new.state.value, json.dumps(new.runtime.to_json()), container_id))
+        return new
+
+    def rename(self, container_id: str, name: str) -> None:
+        try:
+            with self.db.transaction() as conn:
+                row = conn.execute("SELECT config FROM containers WHERE id=?", (container_id,)).fetchone()
+                if row is None:
+                    raise ContainerNotFound(f"no container with ID \"{container_id}\" found: no such container")
+                config = json.loads(row["config"])
+                config["name"] = name
+                conn.execute("UPDATE containers SET name=?, config=? WHERE id=?",
+                             (name, json.dumps(config), container_id))
+        except sqlite3.IntegrityError:
+            raise self._name_taken(name) from None
+
+    def remove(self, container_id: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM containers WHERE id=?", (container_id,))
 
     def image_users(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -36,7 +113,6 @@ class ContainerState:
 
     def volume_users(self) -> dict[str, list[str]]:
         """Volume name -> IDs of the containers whose config mounts it."""
-        import json
         out: dict[str, list[str]] = {}
         for row in self.db.connection().execute("SELECT id, config FROM containers ORDER BY created"):
             for m in json.loads(row["config"]).get("Mounts") or []:

@@ -19,8 +19,10 @@ DEFAULT_DRIVER = "overlay"
 
 
 class Engine:
-    def __init__(self, paths: StorePaths, storage_driver: str | None = None, rootless: bool | None = None):
+    def __init__(self, paths: StorePaths, storage_driver: str | None = None, rootless: bool | None = None,
+                 runtime: str = "runc"):
         self.paths = paths
+        self.runtime_name = runtime
         self._requested_driver = storage_driver
         self.rootless = os.getuid() != 0 if rootless is None else rootless
 
@@ -46,6 +48,17 @@ class Engine:
     def snapshotter(self):
         from otter.storage.snapshot import snapshotter
         return snapshotter(self.driver, self.paths, self.rootless)
+
+    @cached_property
+    def runtime(self):
+        """The OCI runtime driver (runc by default, `--runtime`)."""
+        from otter.drivers.runc import Runtime, resolve_runtime
+        return Runtime(resolve_runtime(self.runtime_name), self.paths.runtime_state)
+
+    def global_args(self) -> list[str]:
+        """The flags that make another otter process use this same store and runtime."""
+        return ["--root", self.paths.root, "--runroot", self.paths.runroot, "--storage-driver", self.driver,
+                "--runtime", self.runtime_name]
 
     @cached_property
     def content(self):

@@ -1,0 +1,727 @@
+#!/usr/bin/env python3
+"""otter vs podman, side by side in one run, with paired ratios.
+
+    .venv/bin/python bench/bench.py [--runs 7] [--only load,save] [--json out.json]
+
+Method (shared/reference/anchors.md, "How it was measured"):
+  * every figure is a whole-process wall clock (time.perf_counter around subprocess.run), so
+    each engine's start-up and CLI are included;
+  * for each scenario the two engines are alternated: one warm-up each (discarded), then N
+    pairs. The order inside a pair flips every pair (A B, B A, A B, ...), so neither engine
+    always runs right after the other's writes;
+  * set-up between runs (removing the image before a load, deleting the output of a save,
+    `sync`) is untimed;
+  * printed: each engine's median, the ratio of the medians, and the median of the per-pair
+    ratios otter_i / podman_i with its min-max. The paired ratio is the drift-proof number on
+    this noisy machine: quote it.
+
+Isolation: both engines use private stores under one temporary directory (podman with its own
+--root/--runroot/--tmpdir/--network-config-dir and TMPDIR, always --storage-driver overlay by
+default); the user's podman store is never opened. podman 4.3.1 needs
+/etc/containers/containers.conf with `default_ulimits = []` and `runtime = "runc"` here; the
+file is created (and removed afterwards) or backed up (and restored afterwards) as needed.
+
+Adding a scenario: write a function `(ctx, engine) -> Case` and decorate it with
+`@scenario(name, description)`. It is called once per engine; the Case says which
+arguments to time and which untimed hooks to run around them. See `Case` below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(BENCH_DIR)
+sys.path.insert(0, BENCH_DIR)
+
+import mkimage  # noqa: E402  (bench/mkimage.py)
+
+BENCH_REF = mkimage.REPO_TAG                      # localhost/bench:latest
+CONF_PATH = "/etc/containers/containers.conf"
+CONF_TEXT = '[containers]\ndefault_ulimits = []\n\n[engine]\nruntime = "runc"\n'
+N_SMALL_IMAGES = 50
+CMD_TIMEOUT = 900.0
+
+
+class BenchError(Exception):
+    """A command failed or produced the wrong result: the run is aborted with this message."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Engines
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Result:
+    seconds: float
+    stdout: str
+    stderr: str
+    returncode: int = 0
+
+
+@dataclass
+class Engine:
+    """One engine under test: a command prefix (binary + global flags) and its environment."""
+    name: str
+    prefix: list[str]
+    env: dict[str, str]
+    workdir: str                       # scratch space belonging to this engine (inside the temp dir)
+
+    def argv(self, args: list[str]) -> list[str]:
+        return self.prefix + list(args)
+
+    def _exec(self, args: list[str], timeout: float) -> tuple[subprocess.CompletedProcess, float]:
+        argv = self.argv(args)
+        t0 = time.perf_counter()
+        try:
+            proc = subprocess.run(argv, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, timeout=timeout)
+        except subprocess.TimeoutExpired as e:
+            raise BenchError(f"{self.name}: timed out after {timeout:.0f} s: {' '.join(argv)}") from e
+        except OSError as e:
+            raise BenchError(f"{self.name}: cannot execute {argv[0]}: {e}") from e
+        return proc, time.perf_counter() - t0
+
+    def timed(self, args: list[str], timeout: float = CMD_TIMEOUT) -> Result:
+        """Run the engine once, timing the whole process; a non-zero exit aborts the bench."""
+        proc, seconds = self._exec(args, timeout)
+        result = Result(seconds, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace"),
+                        proc.returncode)
+        if proc.returncode != 0:
+            raise BenchError(failure_message(self.name, self.argv(args), proc.returncode, result))
+        return result
+
+    def run(self, *args: str, ok_codes: tuple[int, ...] = (0,), timeout: float = CMD_TIMEOUT) -> Result:
+        """An untimed helper command (set-up, checks); exits other than `ok_codes` abort."""
+        proc, seconds = self._exec(list(args), timeout)
+        result = Result(seconds, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace"),
+                        proc.returncode)
+        if proc.returncode not in ok_codes:
+            raise BenchError(failure_message(self.name, self.argv(list(args)), proc.returncode, result))
+        return result
+
+    # Image helpers shared by the scenarios (all untimed).
+    def image_exists(self, ref: str) -> bool:
+        return self.run("image", "exists", ref, ok_codes=(0, 1)).returncode == 0
+
+    def remove_image(self, ref: str) -> None:
+        if self.image_exists(ref):
+            self.run("rmi", "-f", ref)
+        if self.image_exists(ref):
+            raise BenchError(f"{self.name}: `rmi -f {ref}` exited 0 but the image still exists")
+
+    def ensure_image(self, ref: str, archive: str) -> None:
+        if not self.image_exists(ref):
+            self.run("load", "-i", archive)
+        if not self.image_exists(ref):
+            raise BenchError(f"{self.name}: `load -i {archive}` exited 0 but {ref} does not exist")
+
+    def remove_all_images(self) -> None:
+        self.run("rmi", "-a", "-f")
+        left = self.run("images", "-q").stdout.split()
+        if left:
+            raise BenchError(f"{self.name}: `rmi -a -f` exited 0 but {len(left)} image(s) remain: {left[:5]}")
+
+
+def failure_message(name: str, argv: list[str], code: int, result: Result) -> str:
+    def tail(text: str) -> str:
+        lines = text.strip().splitlines()[-15:]
+        return "\n".join("    " + line for line in lines) if lines else "    (empty)"
+    return (f"{name} command failed with exit status {code}:\n  $ {' '.join(argv)}\n"
+            f"  stderr:\n{tail(result.stderr)}\n  stdout:\n{tail(result.stdout)}")
+
+
+def otter_command(explicit: str | None) -> tuple[list[str], dict[str, str], str | None]:
+    """otter is `<repo>/.venv/bin/otter` if present, else `/usr/bin/python3 -m otter` from the repo.
+    Returns (command, extra environment, the interpreter that runs it if known)."""
+    if explicit:
+        return explicit.split(), {}, None
+    venv_otter = os.path.join(REPO, ".venv", "bin", "otter")
+    if os.access(venv_otter, os.X_OK):
+        return [venv_otter], {}, os.path.join(REPO, ".venv", "bin", "python")
+    return ["/usr/bin/python3", "-m", "otter"], {"PYTHONPATH": REPO}, "/usr/bin/python3"
+
+
+# Interpreter settings that would make otter slower than it is for a user: without bytecode
+# caching every run recompiles each module it imports (+7 ms on --version, +20 ms on images).
+PYTHON_ENV_DROP = ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PYTHONDEVMODE", "PYTHONPROFILEIMPORTTIME",
+                   "PYTHONTRACEMALLOC", "PYTHONMALLOC", "PYTHONVERBOSE", "PYTHONPYCACHEPREFIX")
+
+
+def precompile_otter(python: str | None, env: dict[str, str]) -> None:
+    """Fill otter's bytecode cache (kept under the temp dir via PYTHONPYCACHEPREFIX, so nothing is
+    written into the repo). Standard-library modules are cached by the first (untimed) runs."""
+    if python and os.access(python, os.X_OK):
+        subprocess.run([python, "-m", "compileall", "-q", os.path.join(REPO, "otter")], env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def make_engines(tmp: str, args: argparse.Namespace) -> list[Engine]:
+    base_env = dict(os.environ)
+    for var in ("CONTAINERS_CONF", "CONTAINERS_STORAGE_CONF", "CONTAINERS_REGISTRIES_CONF"):
+        if var in base_env:
+            print(f"bench: ignoring {var}={base_env.pop(var)} (podman must read {CONF_PATH})", file=sys.stderr)
+
+    o_dir = os.path.join(tmp, "otter")
+    o_cmd, o_env, o_python = otter_command(args.otter)
+    o_env = {**{k: v for k, v in base_env.items() if k not in PYTHON_ENV_DROP}, **o_env,
+             "TMPDIR": os.path.join(o_dir, "tmp"), "PYTHONPYCACHEPREFIX": os.path.join(o_dir, "pycache")}
+    otter = Engine("otter", o_cmd + ["--root", os.path.join(o_dir, "root"), "--runroot", os.path.join(o_dir, "run"),
+                                     "--storage-driver", args.storage_driver], o_env, o_dir)
+
+    p_dir = os.path.join(tmp, "podman")
+    podman = Engine("podman", [args.podman, "--root", os.path.join(p_dir, "root"),
+                               "--runroot", os.path.join(p_dir, "run"),
+                               "--tmpdir", os.path.join(p_dir, "libpod-tmp"),
+                               "--network-config-dir", os.path.join(p_dir, "networks"),
+                               "--storage-driver", args.storage_driver],
+                    {**base_env, "TMPDIR": os.path.join(p_dir, "tmp")}, p_dir)
+    for eng in (otter, podman):
+        os.makedirs(eng.env["TMPDIR"], exist_ok=True)
+        os.makedirs(os.path.join(eng.workdir, "out"), exist_ok=True)
+    precompile_otter(o_python, otter.env)
+    return [otter, podman]
+
+
+# ---------------------------------------------------------------------------------------------
+# Scenarios
+# ---------------------------------------------------------------------------------------------
+
+def _nothing() -> None:
+    return None
+
+
+@dataclass
+class Case:
+    """What one scenario does with one engine.
+
+    args      the timed command, after the engine's global flags;
+    setup     untimed, once before the warm-up;
+    before    untimed, before every run (warm-up included): e.g. remove the image a load adds;
+    check     untimed, after every run, given its Result: raise BenchError if the run did not
+              do its job (an exit status of 0 alone proves little);
+    teardown  untimed, once after the last run (also on the way out after a failure);
+    payload_bytes  bytes moved per run, to print a throughput (0: none).
+    """
+    args: list[str]
+    setup: Callable[[], None] = _nothing
+    before: Callable[[], None] = _nothing
+    check: Callable[[Result], None] = lambda result: None
+    teardown: Callable[[], None] = _nothing
+    payload_bytes: int = 0
+
+
+@dataclass
+class Scenario:
+    name: str
+    description: str
+    make: Callable[["Context", Engine], Case]
+
+
+SCENARIOS: list[Scenario] = []
+
+
+def scenario(name: str, description: str):
+    def register(fn: Callable[["Context", Engine], Case]):
+        SCENARIOS.append(Scenario(name, description, fn))
+        return fn
+    return register
+
+
+class Context:
+    """Shared inputs for the scenarios, built lazily (only the selected scenarios pay for them)."""
+
+    def __init__(self, tmp: str, build_dir: str):
+        self.tmp = tmp
+        self.build_dir = build_dir
+        self._archive: str | None = None
+        self._small: list[str] | None = None
+
+    @property
+    def archive(self) -> str:
+        """The ~214 MB, 5-layer docker-archive (built once, cached under build/bench/)."""
+        if self._archive is None:
+            path = mkimage.archive_path(self.build_dir)
+            if not os.path.exists(path):
+                print(f"bench: building {path} (once) ...", flush=True)
+            self._archive = mkimage.ensure(self.build_dir)
+        return self._archive
+
+    @property
+    def small_tars(self) -> list[str]:
+        """N_SMALL_IMAGES tiny, distinct rootfs tarballs for `import`."""
+        if self._small is None:
+            d = os.path.join(self.tmp, "small")
+            os.makedirs(d, exist_ok=True)
+            self._small = []
+            for i in range(N_SMALL_IMAGES):
+                path = os.path.join(d, f"small-{i:02d}.tar")
+                with tarfile.open(path, "w") as tf:
+                    for name in ("etc", "bin", "data"):
+                        ti = tarfile.TarInfo(name)
+                        ti.type, ti.mode, ti.mtime = tarfile.DIRTYPE, 0o755, mkimage.MTIME
+                        tf.addfile(ti)
+                    for name, data in (("etc/bench-id", f"small image {i}\n".encode()),
+                                       ("data/payload", bytes(range(256)) * (4 + i))):
+                        ti = tarfile.TarInfo(name)
+                        ti.size, ti.mode, ti.mtime = len(data), 0o644, mkimage.MTIME
+                        tf.addfile(ti, io.BytesIO(data))
+                self._small.append(path)
+        return self._small
+
+
+def sync() -> None:
+    """Flush dirty pages so that one run's write-back does not land in the next timed run."""
+    os.sync()
+
+
+@scenario("version", "`--version`: bare CLI start-up, no store access")
+def sc_version(ctx: Context, eng: Engine) -> Case:
+    def check(r: Result) -> None:
+        if "version" not in r.stdout.lower():
+            raise BenchError(f"{eng.name} --version printed no version: {r.stdout!r}")
+    return Case(args=["--version"], check=check)
+
+
+@scenario("images", f"`images` with {N_SMALL_IMAGES} small imported images in the store (set-up untimed)")
+def sc_images(ctx: Context, eng: Engine) -> Case:
+    names = [f"localhost/bench-small-{i:02d}:latest" for i in range(N_SMALL_IMAGES)]
+
+    def setup() -> None:
+        eng.remove_all_images()
+        for path, name in zip(ctx.small_tars, names):
+            eng.run("import", path, name)
+
+    def check(r: Result) -> None:
+        rows = [line for line in r.stdout.splitlines()[1:] if line.strip()]
+        if len(rows) != N_SMALL_IMAGES:
+            raise BenchError(f"{eng.name} images listed {len(rows)} rows, expected {N_SMALL_IMAGES}:\n{r.stdout}")
+
+    return Case(args=["images"], setup=setup, check=check, teardown=lambda: eng.run("rmi", "-f", *names))
+
+
+@scenario("load", "`load -i` of the ~214 MB 5-layer docker-archive (image removed before each run, untimed)")
+def sc_load(ctx: Context, eng: Engine) -> Case:
+    archive = ctx.archive
+
+    def before() -> None:
+        eng.remove_image(BENCH_REF)
+        sync()
+
+    def check(r: Result) -> None:
+        if not eng.image_exists(BENCH_REF):
+            raise BenchError(f"{eng.name}: load exited 0 but {BENCH_REF} does not exist")
+
+    return Case(args=["load", "-i", archive], before=before, check=check, payload_bytes=os.path.getsize(archive))
+
+
+@scenario("save", "`save --format docker-archive -o FILE` of the ~214 MB image (output removed between runs)")
+def sc_save(ctx: Context, eng: Engine) -> Case:
+    archive = ctx.archive
+    out = os.path.join(eng.workdir, "out", "save.tar")
+
+    def remove_out() -> None:
+        if os.path.exists(out):
+            os.unlink(out)
+
+    def before() -> None:
+        remove_out()
+        sync()
+
+    def check(r: Result) -> None:
+        size = os.path.getsize(out) if os.path.exists(out) else 0
+        if size < 0.9 * os.path.getsize(archive):
+            raise BenchError(f"{eng.name}: save wrote {size} bytes to {out}, expected about {os.path.getsize(archive)}")
+        with tarfile.open(out) as tf:
+            names = tf.getnames()
+        if "manifest.json" not in names or len([n for n in names if n.endswith(".tar")]) < 5:
+            raise BenchError(f"{eng.name}: {out} is not a 5-layer docker-archive: {names[:10]}")
+
+    return Case(args=["save", "--format", "docker-archive", "-o", out, BENCH_REF],
+                setup=lambda: eng.ensure_image(BENCH_REF, archive), before=before, check=check,
+                teardown=remove_out, payload_bytes=os.path.getsize(archive))
+
+
+# ---------------------------------------------------------------------------------------------
+# Measuring
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Measurement:
+    scenario: str
+    description: str
+    runs: dict[str, list[float]] = field(default_factory=dict)
+    payload_bytes: int = 0
+
+    def summary(self, a: str, b: str) -> dict:
+        ta, tb = self.runs[a], self.runs[b]
+        pairs = [x / y for x, y in zip(ta, tb)]
+        med_a, med_b = statistics.median(ta), statistics.median(tb)
+        out = {
+            "scenario": self.scenario, "description": self.description, "n": len(pairs),
+            f"{a}_median_s": med_a, f"{b}_median_s": med_b,
+            f"{a}_runs_s": ta, f"{b}_runs_s": tb,
+            "ratio_of_medians": med_a / med_b,
+            "paired_ratio_median": statistics.median(pairs),
+            "paired_ratio_min": min(pairs), "paired_ratio_max": max(pairs),
+            "paired_ratios": pairs,
+        }
+        if self.payload_bytes:
+            out["payload_bytes"] = self.payload_bytes
+            out[f"{a}_MBps"] = self.payload_bytes / 1e6 / med_a
+            out[f"{b}_MBps"] = self.payload_bytes / 1e6 / med_b
+        return out
+
+
+def measure(sc: Scenario, ctx: Context, engines: list[Engine], runs: int, warmups: int, verbose: bool) -> Measurement:
+    cases = {eng.name: sc.make(ctx, eng) for eng in engines}
+    by_name = {eng.name: eng for eng in engines}
+    m = Measurement(sc.name, sc.description,
+                    {eng.name: [] for eng in engines}, cases[engines[0].name].payload_bytes)
+    set_up: list[str] = []
+    try:
+        for eng in engines:
+            set_up.append(eng.name)
+            cases[eng.name].setup()
+
+        def once(name: str) -> float:
+            case = cases[name]
+            case.before()
+            result = by_name[name].timed(case.args)
+            case.check(result)
+            return result.seconds
+
+        for w in range(warmups):
+            for eng in engines:
+                t = once(eng.name)
+                if verbose:
+                    print(f"    warm-up {eng.name:<7} {t:8.3f} s", flush=True)
+        for i in range(runs):
+            order = engines if i % 2 == 0 else engines[::-1]
+            for eng in order:
+                t = once(eng.name)
+                m.runs[eng.name].append(t)
+                if verbose:
+                    print(f"    run {i + 1:<3} {eng.name:<7} {t:8.3f} s", flush=True)
+    finally:
+        errors = []
+        for name in set_up:
+            try:
+                cases[name].teardown()
+            except BenchError as e:
+                errors.append(str(e))
+        if errors and sys.exc_info()[0] is None:
+            raise BenchError("teardown failed:\n" + "\n".join(errors))
+        for e in errors:
+            print(f"bench: (teardown) {e}", file=sys.stderr)
+    return m
+
+
+def fmt_s(seconds: float) -> str:
+    return f"{seconds * 1000:7.1f} ms" if seconds < 1 else f"{seconds:7.3f} s "
+
+
+def print_line(s: dict) -> None:
+    line = (f"{s['scenario']:<10} {fmt_s(s['otter_median_s'])}  {fmt_s(s['podman_median_s'])}  "
+            f"{s['ratio_of_medians']:6.2f}   {s['paired_ratio_median']:6.2f} "
+            f"({s['paired_ratio_min']:.2f}-{s['paired_ratio_max']:.2f})  {s['n']:>3}")
+    if "payload_bytes" in s:
+        line += f"   {s['otter_MBps']:.0f} / {s['podman_MBps']:.0f} MB/s"
+    print(line, flush=True)
+
+
+HEADER = (f"{'scenario':<10} {'otter med':>10}  {'podman med':>10}  {'ratio':>6}   "
+          f"{'paired otter/podman (min-max)':<29}  {'n':>3}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Host set-up and clean-up
+# ---------------------------------------------------------------------------------------------
+
+def ensure_podman(binary: str) -> str:
+    found = shutil.which(binary)
+    if found:
+        return found
+    if binary != "podman":
+        raise BenchError(f"podman binary {binary!r} not found")
+    print("bench: podman is missing; installing it with apt-get ...", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    proc = subprocess.run(["apt-get", "install", "-y", "podman"], env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT)
+    found = shutil.which("podman")
+    if proc.returncode != 0 or not found:
+        tail = proc.stdout.decode(errors="replace").strip().splitlines()[-10:]
+        raise BenchError("apt-get install -y podman failed:\n" + "\n".join("    " + t for t in tail))
+    return found
+
+
+def conf_is_good(text: str) -> bool:
+    try:
+        import tomllib
+        data = tomllib.loads(text)
+    except Exception:
+        return False
+    return (data.get("containers", {}).get("default_ulimits") == []
+            and data.get("engine", {}).get("runtime") == "runc")
+
+
+class ContainersConf:
+    """Make /etc/containers/containers.conf hold what podman needs here; undo it afterwards."""
+
+    def __init__(self, path: str = CONF_PATH):
+        self.path = path
+        self.backup = path + ".otter-bench-backup"
+        self.created_file = False
+        self.created_dir = False
+        self.backed_up = False
+
+    def __enter__(self) -> "ContainersConf":
+        if os.path.exists(self.backup):
+            raise BenchError(f"{self.backup} exists: an earlier bench run did not restore {self.path}. "
+                             f"Restore it by hand (mv {self.backup} {self.path}) and run again.")
+        directory = os.path.dirname(self.path)
+        if not os.path.isdir(directory):
+            os.makedirs(directory)
+            self.created_dir = True
+        if os.path.exists(self.path):
+            with open(self.path) as f:
+                if conf_is_good(f.read()):
+                    return self
+            shutil.copy2(self.path, self.backup)
+            self.backed_up = True
+            print(f"bench: {self.path} backed up to {self.backup} for the run", flush=True)
+        else:
+            self.created_file = True
+        with open(self.path + ".otter-bench-new", "w") as f:
+            f.write(CONF_TEXT)
+        os.chmod(self.path + ".otter-bench-new", 0o644)
+        os.replace(self.path + ".otter-bench-new", self.path)
+        return self
+
+    def _still_ours(self) -> bool:
+        try:
+            with open(self.path) as f:
+                return f.read() == CONF_TEXT
+        except OSError:
+            return False
+
+    def __exit__(self, *exc) -> None:
+        # Only undo our own write: if someone rewrote the file meanwhile, keep theirs.
+        if self.backed_up:
+            if self._still_ours() or not os.path.exists(self.path):
+                os.replace(self.backup, self.path)
+            else:
+                print(f"bench: {self.path} was changed by someone else during the run; the original "
+                      f"is kept in {self.backup}", file=sys.stderr)
+        elif self.created_file and self._still_ours():
+            os.unlink(self.path)
+        if self.created_dir:
+            try:
+                os.rmdir(os.path.dirname(self.path))
+            except OSError:
+                pass
+
+
+def mounts_under(path: str) -> list[str]:
+    """Mount points at or below `path`, from /proc/self/mountinfo."""
+    prefix = os.path.realpath(path).rstrip("/") + "/"
+    found = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            mnt = line.split()[4]
+            if "\\" in mnt:                      # octal escapes such as \040 for a space
+                mnt = mnt.encode().decode("unicode_escape")
+            if mnt.startswith(prefix) or mnt + "/" == prefix:
+                found.append(mnt)
+    return found
+
+
+def cleanup_tmp(tmp: str, engines: list[Engine]) -> None:
+    """Remove every container and image of both engines, unmount what is left, delete `tmp`."""
+    for eng in engines:
+        # podman: `system reset` removes containers, images, its storage and unmounts them.
+        # otter: remove containers (a no-op error until otter has `rm`); its store is plain files.
+        cmd = ["system", "reset", "-f"] if eng.name == "podman" else ["rm", "-a", "-f"]
+        try:
+            proc = subprocess.run(eng.argv(cmd), env=eng.env, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+            if proc.returncode != 0 and eng.name == "podman":
+                print(f"bench: (clean-up) podman system reset exited {proc.returncode}: "
+                      f"{proc.stdout.decode(errors='replace').strip()[-300:]}", file=sys.stderr)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            print(f"bench: (clean-up) {eng.name} {' '.join(cmd)}: {e}", file=sys.stderr)
+    for mnt in sorted(mounts_under(tmp), key=lambda m: m.count("/"), reverse=True):
+        if subprocess.run(["umount", mnt], stderr=subprocess.DEVNULL).returncode != 0:
+            subprocess.run(["umount", "-l", mnt], stderr=subprocess.DEVNULL)
+    left = mounts_under(tmp)
+    if left:
+        print(f"bench: NOT removing {tmp}: still mounted: {left}", file=sys.stderr)
+        return
+    shutil.rmtree(tmp, ignore_errors=True)
+    if os.path.exists(tmp):
+        print(f"bench: could not fully remove {tmp}", file=sys.stderr)
+
+
+def podman_side_paths() -> tuple[list[str], list[str]]:
+    """State podman creates outside --root/--runroot/--tmpdir even with those flags: the
+    blob-info cache of containers/image (written by load) and netavark's run directory.
+    Returns (files, directories), deepest first."""
+    if os.getuid() == 0:
+        lib, run = "/var/lib/containers", "/run/containers"
+    else:
+        lib = os.path.join(os.path.expanduser("~"), ".local/share/containers")
+        run = os.path.join(os.environ.get("XDG_RUNTIME_DIR", f"/run/user/{os.getuid()}"), "containers")
+    return ([os.path.join(lib, "cache", "blob-info-cache-v1.boltdb")],
+            [os.path.join(lib, "cache"), lib, os.path.join(run, "networks"), run])
+
+
+def remove_new_side_paths(existed: dict[str, bool]) -> None:
+    """Undo what podman created outside the temp dir, and nothing else.
+
+    The machine is shared: another podman may create its real store under the same parent
+    directory (/var/lib/containers/storage) while the bench runs. So nothing is ever removed
+    recursively: the blob-info cache file goes only if it is new and its parent holds no other
+    podman state, and new directories are removed with rmdir, which only removes empty ones."""
+    files, dirs = podman_side_paths()
+    for path in files:
+        lib = os.path.dirname(os.path.dirname(path))
+        if existed.get(path) or not os.path.isfile(path):
+            continue
+        try:
+            others = [n for n in os.listdir(lib) if n != "cache"] + \
+                     [n for n in os.listdir(os.path.dirname(path)) if n != os.path.basename(path)]
+        except OSError:
+            continue
+        if not others:
+            os.unlink(path)
+    for path in dirs:
+        if not existed.get(path) and os.path.isdir(path) and not os.path.ismount(path):
+            try:
+                os.rmdir(path)
+            except OSError:
+                pass            # not empty: something else uses it now; leave it
+
+
+def host_info(engines: list[Engine]) -> dict:
+    def version(eng: Engine) -> str:
+        return eng.run("--version").stdout.strip()      # an engine that cannot say this is broken
+    return {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "host": platform.node(), "kernel": platform.release(),
+        "cpus": os.cpu_count(), "python": sys.version.split()[0], "uid": os.getuid(),
+        "otter_command": " ".join(engines[0].prefix), "podman_command": " ".join(engines[1].prefix),
+        "otter_version": version(engines[0]), "podman_version": version(engines[1]),
+        "loadavg_start": os.getloadavg(),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Main
+# ---------------------------------------------------------------------------------------------
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    names = [s.name for s in SCENARIOS]
+    p = argparse.ArgumentParser(description="Time otter against podman, side by side, with paired ratios.")
+    p.add_argument("--runs", type=int, default=7, help="counted pairs per scenario (default 7)")
+    p.add_argument("--warmups", type=int, default=1, help="discarded warm-up runs per engine (default 1)")
+    p.add_argument("--only", action="append", default=[], metavar="NAME",
+                   help=f"run only these scenarios (repeat or comma-separate): {', '.join(names)}")
+    p.add_argument("--json", metavar="FILE", help="write all results and raw times to FILE")
+    p.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    p.add_argument("--verbose", "-v", action="store_true", help="print every single time")
+    p.add_argument("--otter", help="otter command to run (default: .venv/bin/otter, else python3 -m otter)")
+    p.add_argument("--podman", default="podman", help="podman binary (default: podman, installed if missing)")
+    p.add_argument("--storage-driver", default="overlay", help="storage driver for both engines (default overlay)")
+    p.add_argument("--tmpdir", default=None, help="parent of the temporary stores (default: $TMPDIR or /tmp)")
+    p.add_argument("--build-dir", default=os.path.join(REPO, "build", "bench"),
+                   help="where the benchmark image is cached (default build/bench)")
+    args = p.parse_args(argv)
+    selected = [n.strip() for item in args.only for n in item.split(",") if n.strip()]
+    unknown = [n for n in selected if n not in names]
+    if unknown:
+        p.error(f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(names)}")
+    args.selected = [s for s in SCENARIOS if not selected or s.name in selected]
+    if args.runs < 1 or args.warmups < 0:
+        p.error("--runs must be >= 1 and --warmups >= 0")
+    return args
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    if args.list:
+        for s in SCENARIOS:
+            print(f"{s.name:<10} {s.description}")
+        return 0
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGHUP, _raise_interrupt)
+
+    summaries: list[dict] = []
+    info: dict = {}
+    status = 0
+    try:
+        args.podman = ensure_podman(args.podman)
+        existed = {p: os.path.lexists(p) for group in podman_side_paths() for p in group}
+        try:
+            with ContainersConf():
+                tmp = tempfile.mkdtemp(prefix="otter-bench-", dir=args.tmpdir)
+                engines: list[Engine] = []
+                try:
+                    engines = make_engines(tmp, args)
+                    ctx = Context(tmp, args.build_dir)
+                    info = host_info(engines)
+                    print(f"otter:  {info['otter_version']}   ({info['otter_command']})")
+                    print(f"podman: {info['podman_version']}")
+                    print(f"{args.runs} pairs per scenario, {args.warmups} warm-up each; "
+                          f"load average {info['loadavg_start'][0]:.2f}; temp dir {tmp}\n", flush=True)
+                    print(HEADER, flush=True)
+                    for sc in args.selected:
+                        try:
+                            m = measure(sc, ctx, engines, args.runs, args.warmups, args.verbose)
+                        except BenchError as e:
+                            raise BenchError(f"scenario {sc.name!r}: {e}") from e
+                        s = m.summary("otter", "podman")
+                        summaries.append(s)
+                        print_line(s)
+                finally:
+                    cleanup_tmp(tmp, engines)
+        finally:
+            remove_new_side_paths(existed)
+    except BenchError as e:
+        print(f"\nbench: ABORTED: {e}", file=sys.stderr)
+        status = 1
+    except KeyboardInterrupt:
+        print("\nbench: interrupted; cleaned up", file=sys.stderr)
+        status = 130
+
+    if summaries:
+        print("\nratio = otter median / podman median; paired = median of otter_i/podman_i over the pairs "
+              "(below 1: otter faster). Quote the paired ratio.")
+    if args.json:
+        info["loadavg_end"] = os.getloadavg()
+        info.update(runs=args.runs, warmups=args.warmups, storage_driver=args.storage_driver, aborted=status != 0)
+        with open(args.json, "w") as f:
+            json.dump({"meta": info, "results": summaries}, f, indent=2)
+            f.write("\n")
+        print(f"results written to {args.json}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

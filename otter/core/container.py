@@ -1,0 +1,151 @@
+"""Container records and their state machine.
+
+Vocabulary:
+  config    what the user asked for at create time (`ContainerConfig`): immutable except for
+            the name (rename). Stored as JSON beside the key columns.
+  runtime   what happened since (`RuntimeInfo`): pid, exit code, times, whether the root
+            filesystem is mounted. Changes with every transition.
+  state     one of the `State` values. Transitions are checked here, not by callers:
+
+      created --start--> running --pause--> paused --unpause--> running
+         ^                  |  \\______________ kill/stop/exit ____________/
+         |                  v
+         +---- (restart) -- exited --rm--> (gone)
+
+  `created` means the record and its root filesystem snapshot exist but no OCI container
+  does; `exited` means the process ended and the OCI container was deleted. A container
+  whose process died while no otter was watching is found and moved to `exited` by the
+  engine's reconciliation (`engine.lifecycle.sync`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+
+from otter.errors import InvalidState
+
+
+class State(str, enum.Enum):
+    CREATED = "created"
+    RUNNING = "running"
+    PAUSED = "paused"
+    EXITED = "exited"
+    REMOVING = "removing"
+
+
+_ALLOWED = {
+    ("start", State.CREATED), ("start", State.EXITED),
+    ("pause", State.RUNNING), ("unpause", State.PAUSED),
+    ("kill", State.RUNNING), ("kill", State.PAUSED),
+    ("exec", State.RUNNING),
+    ("exit", State.RUNNING), ("exit", State.PAUSED), ("exit", State.CREATED),
+}
+
+
+@dataclass(frozen=True)
+class ContainerConfig:
+    """Everything decided at create time. JSON keys are the field names."""
+
+    id: str
+    name: str
+    image_id: str                    # hex image ID ("" for none)
+    image_name: str                  # what the user typed, resolved (e.g. localhost/busybox:latest)
+    command: list[str]               # the full argv run in the container (entrypoint + cmd)
+    entrypoint: list[str] = field(default_factory=list)
+    cmd: list[str] = field(default_factory=list)
+    env: list[str] = field(default_factory=list)
+    workdir: str = "/"
+    user: str = ""                   # as given: "name", "uid", "uid:gid"
+    hostname: str = ""
+    labels: dict = field(default_factory=dict)
+    annotations: dict = field(default_factory=dict)
+    tty: bool = False
+    interactive: bool = False
+    auto_remove: bool = False
+    read_only: bool = False
+    privileged: bool = False
+    cap_add: list[str] = field(default_factory=list)
+    cap_drop: list[str] = field(default_factory=list)
+    seccomp: str = "default"
+    no_new_privileges: bool = False
+    init: bool = False
+    stop_signal: int = 15
+    stop_timeout: int = 10
+    ulimits: list[str] = field(default_factory=list)
+    shm_size: int = 64 * 1024 * 1024
+    memory: int | None = None
+    cpus: float | None = None
+    pids_limit: int | None = None
+    network: str = "private"          # private | none | host
+    mounts: list[dict] = field(default_factory=list)    # inspect-shaped mount records ("Mounts")
+    runtime_mounts: list[dict] = field(default_factory=list)   # MountSpec fields for config.json
+    exposed_ports: dict = field(default_factory=dict)
+    create_command: list[str] = field(default_factory=list)
+    created: float = 0.0
+    log_driver: str = "k8s-file"
+
+    def to_json(self) -> dict:
+        doc = dataclasses.asdict(self)
+        doc["Mounts"] = doc.pop("mounts")
+        return doc
+
+    @classmethod
+    def from_json(cls, doc: dict) -> "ContainerConfig":
+        doc = dict(doc)
+        doc["mounts"] = doc.pop("Mounts", [])
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in doc.items() if k in known})
+
+
+@dataclass(frozen=True)
+class RuntimeInfo:
+    pid: int = 0
+    pid_start: int = 0               # the pid's start time (/proc/PID/stat field 22): guards against pid reuse
+    conmon_pid: int = 0              # the monitor: conmon, or the otter process running it in the foreground
+    exit_code: int = 0
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    oom_killed: bool = False
+    error: str = ""
+    mounted: bool = False            # the root filesystem is mounted on the snapshot mountpoint
+    supervisor: str = ""             # "conmon" (detached) or "otter" (foreground run)
+    restart_count: int = 0
+    stopped_by_user: bool = False
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, doc: dict) -> "RuntimeInfo":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in doc.items() if k in known})
+
+
+@dataclass(frozen=True)
+class Container:
+    config: ContainerConfig
+    state: State
+    runtime: RuntimeInfo
+
+    @property
+    def id(self) -> str:
+        return self.config.id
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def is_active(self) -> bool:
+        """A process may exist: running or paused."""
+        return self.state in (State.RUNNING, State.PAUSED)
+
+    def check(self, action: str) -> None:
+        """Raise InvalidState unless `action` is allowed in the current state."""
+        if (action, self.state) not in _ALLOWED:
+            raise InvalidState(f"container {self.id} is {self.state.value}: cannot {action}: container state improper")
+
+    def with_state(self, state: State, **changes) -> "Container":
+        return Container(self.config, state, dataclasses.replace(self.runtime, **changes))

@@ -1,0 +1,102 @@
+"""The conmon driver: the 2 MiB monitor that supervises a detached container.
+
+Protocol (mechanics §2): two SOCK_SEQPACKET socket pairs, *sync* and *start*, whose child
+ends conmon finds through `_OCI_SYNCPIPE` / `_OCI_STARTPIPE`. We write one byte on *start*;
+conmon double-forks (the first process exits at once), runs `runc create`, and reports on
+*sync* `{"data": <container pid>}` or `{"data": -1, "message": "<runtime error>"}`. After
+the container exits, conmon writes `<exit dir>/<id>` and runs the exit command
+(`otter ... container cleanup ID`), so no otter process needs to stay alive.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+from dataclasses import dataclass, field
+
+from otter import log
+from otter.drivers.runc import classify, find_binary, read_error
+from otter.errors import InvalidArgument, RuntimeFailure
+
+SYNC_TIMEOUT_S = 120
+
+
+@dataclass(frozen=True)
+class ConmonRequest:
+    cid: str
+    name: str
+    runtime: str              # absolute path of runc/crun
+    runtime_root: str         # runc --root
+    bundle: str
+    pid_file: str
+    conmon_pid_file: str
+    exit_dir: str
+    log_path: str             # k8s-file log
+    runtime_log: str          # runc's JSON error log
+    tty: bool = False
+    stdin: bool = False
+    exit_command: list[str] = field(default_factory=list)
+
+
+def conmon_binary() -> str:
+    path = find_binary("conmon")
+    if path is None:
+        raise InvalidArgument("conmon not found: install the conmon package")
+    return path
+
+
+def argv(req: ConmonRequest) -> list[str]:
+    args = [conmon_binary(), "--api-version", "1", "-c", req.cid, "-u", req.cid, "-r", req.runtime,
+            "-b", req.bundle, "-p", req.pid_file, "-n", req.name, "--exit-dir", req.exit_dir, "--full-attach",
+            "-l", f"k8s-file:{req.log_path}", "--log-level", "error", "--conmon-pidfile", req.conmon_pid_file,
+            "--runtime-arg", "--root", "--runtime-arg", req.runtime_root,
+            "--runtime-arg", "--log-format=json", "--runtime-arg", "--log", "--runtime-arg", req.runtime_log,
+            "--no-new-keyring"]
+    if req.tty:
+        args.append("-t")
+    elif req.stdin:
+        args.append("-i")
+    if req.exit_command:
+        args += ["--exit-command", req.exit_command[0]]
+        for a in req.exit_command[1:]:
+            args += ["--exit-command-arg", a]
+    return args
+
+
+def spawn(req: ConmonRequest) -> int:
+    """Start conmon for a container; return the container's host pid once `runc create` is done."""
+    sync_parent, sync_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    start_parent, start_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "XDG_RUNTIME_DIR", "HOME", "LANG") or k.startswith("LC_")}
+    env["PATH"] = env.get("PATH") or "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    env["_OCI_SYNCPIPE"] = str(sync_child.fileno())
+    env["_OCI_STARTPIPE"] = str(start_child.fileno())
+    cmd = argv(req)
+    log.debug(f"running {' '.join(cmd)}")
+    try:
+        with open(os.devnull, "r+b") as null:
+            proc = subprocess.Popen(cmd, env=env, pass_fds=(sync_child.fileno(), start_child.fileno()),
+                                    stdin=null, stdout=null, stderr=null, process_group=0)
+        sync_child.close()
+        start_child.close()
+        start_parent.send(b"\0")
+        proc.wait()
+        sync_parent.settimeout(SYNC_TIMEOUT_S)
+        try:
+            raw = sync_parent.recv(65536)
+        except socket.timeout:
+            raise RuntimeFailure(f"conmon did not report the container's pid within {SYNC_TIMEOUT_S}s") from None
+    finally:
+        for s in (sync_parent, sync_child, start_parent, start_child):
+            s.close()
+    if not raw:
+        msg = read_error(req.runtime_log) or "conmon exited without reporting the container's pid"
+        raise classify(msg)
+    report = json.loads(raw)
+    pid = int(report.get("data", -1))
+    if pid <= 0:
+        msg = read_error(req.runtime_log) or report.get("message", "").strip() or "container create failed"
+        raise classify(msg)
+    return pid

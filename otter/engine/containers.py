@@ -1,0 +1,446 @@
+"""Container verbs that work on records: create, list, inspect, rename, remove, prune, exists.
+
+Lifecycle verbs (start, run, stop, kill, wait, pause, cleanup) are in `engine.lifecycle`.
+Creating a container resolves the image and everything the user asked into a
+`ContainerConfig`, prepares the root filesystem snapshot and the volumes, and records the
+container as `created`; if any step fails, what the earlier steps made is removed again.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import time
+from dataclasses import dataclass, field
+
+from otter.core.container import Container, ContainerConfig, RuntimeInfo, State
+from otter.core.state import ContainerState
+from otter.core.units import parse_signal, parse_size
+from otter.engine.context import Engine
+from otter.errors import AlreadyExists, ContainerNotFound, InvalidArgument, InvalidState, OtterError
+
+NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+_ADJECTIVES = ("brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "kind", "lively", "nice", "proud",
+               "quirky", "silly", "swift", "witty", "zealous", "bold", "clever", "daring", "keen")
+_NOUNS = ("otter", "beaver", "heron", "pike", "trout", "newt", "mink", "vole", "kingfisher", "salmon", "eel",
+          "frog", "duck", "swan", "carp", "perch", "loon", "crane", "stoat", "badger")
+
+
+def states(eng: Engine) -> ContainerState:
+    return ContainerState(eng.db)
+
+
+@dataclass(frozen=True)
+class CreateOptions:
+    image: str
+    command: tuple[str, ...] = ()
+    name: str | None = None
+    entrypoint: str | None = None          # None: the image's; "" resets it; a JSON array or a word
+    env: tuple[str, ...] = ()
+    env_files: tuple[str, ...] = ()
+    workdir: str | None = None
+    user: str | None = None
+    hostname: str | None = None
+    labels: tuple[str, ...] = ()
+    tty: bool = False
+    interactive: bool = False
+    auto_remove: bool = False
+    read_only: bool = False
+    privileged: bool = False
+    cap_add: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()
+    security_opts: tuple[str, ...] = ()
+    init: bool = False
+    stop_signal: str | None = None
+    stop_timeout: int | None = None
+    ulimits: tuple[str, ...] = ()
+    shm_size: str | None = None
+    tmpfs: tuple[str, ...] = ()
+    volumes: tuple[str, ...] = ()
+    mounts: tuple[str, ...] = ()
+    memory: str | None = None
+    cpus: str | None = None
+    pids_limit: int | None = None
+    network: str | None = None
+    pull: str = "missing"
+    replace: bool = False
+    cidfile: str | None = None
+    create_command: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _env_file(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = [line.strip() for line in f]
+    except OSError as e:
+        raise InvalidArgument(f"open {path}: {e.strerror.lower() if e.strerror else e}") from None
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def _merge_env(base: list[str], additions: list[str]) -> list[str]:
+    env = {e.split("=", 1)[0]: e for e in base}
+    for item in additions:
+        key, sep, _ = item.partition("=")
+        if not key:
+            raise InvalidArgument(f"invalid environment variable {item!r}")
+        if not sep:
+            if key not in os.environ:
+                continue
+            item = f"{key}={os.environ[key]}"
+        env.pop(key, None)
+        env[key] = item
+    return list(env.values())
+
+
+def _entrypoint(value: str | None, image_ep: list[str]) -> list[str]:
+    if value is None:
+        return list(image_ep or [])
+    if value == "":
+        return []
+    if value.startswith("["):
+        import json
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            raise InvalidArgument(f"invalid --entrypoint {value!r}: not a JSON array") from None
+        return [str(x) for x in parsed]
+    return [value]
+
+
+def _network(value: str | None) -> str:
+    if value in (None, "", "default", "private", "bridge"):
+        return "private"
+    if value in ("none", "host"):
+        return value
+    raise InvalidArgument(f"network {value!r} is not supported yet: use none or host")
+
+
+def _security(opts: tuple[str, ...]) -> tuple[str, bool]:
+    seccomp, nnp = "default", False
+    for opt in opts:
+        key, sep, value = opt.partition("=")
+        if key == "seccomp" and sep:
+            if value != "unconfined" and not os.path.isfile(value):
+                raise InvalidArgument(f"opening seccomp profile failed: open {value}: no such file or directory")
+            seccomp = value
+        elif key in ("no-new-privileges", "no_new_privileges") and value in ("", "true"):
+            nnp = True
+        elif key in ("label", "apparmor", "mask", "unmask", "proc-opts") or key.startswith("label"):
+            continue
+        else:
+            raise InvalidArgument(f"invalid --security-opt 1: {opt!r}")
+    return seccomp, nnp
+
+
+def generate_name(taken: set[str]) -> str:
+    while True:
+        name = f"{secrets.choice(_ADJECTIVES)}_{secrets.choice(_NOUNS)}"
+        if name not in taken:
+            return name
+
+
+def container_create(eng: Engine, opts: CreateOptions) -> Container:
+    from otter.core.mounts import check_duplicates, parse_mount_flag, parse_tmpfs_flag, parse_volume_flag
+    from otter.spec.runtime import parse_ulimit
+
+    st = states(eng)
+    rec = eng.images.lookup(opts.image)
+    if opts.pull == "always":
+        raise InvalidArgument("--pull=always needs a registry client, which otter does not have yet")
+    image_cfg = eng.images.config_json(rec).get("config") or {}
+    # Validate every flag before anything is made on disk.
+    if opts.name is not None and not NAME_RE.match(opts.name):
+        raise InvalidArgument(f"container name {opts.name!r} is invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*")
+    memory = parse_size(opts.memory, "-m, --memory") if opts.memory else None
+    shm = parse_size(opts.shm_size, "--shm-size") if opts.shm_size else 64 * 1024 * 1024
+    cpus = None
+    if opts.cpus:
+        try:
+            cpus = float(opts.cpus)
+        except ValueError:
+            raise InvalidArgument(f"invalid argument {opts.cpus!r} for \"--cpus\" flag: strconv.ParseFloat: invalid syntax") from None
+        if cpus <= 0:
+            raise InvalidArgument("--cpus must be greater than zero")
+    for u in opts.ulimits:
+        parse_ulimit(u)
+    seccomp, nnp = _security(opts.security_opts)
+    network = _network(opts.network)
+    stop_signal = parse_signal(opts.stop_signal or image_cfg.get("StopSignal") or "SIGTERM")
+    requests = [parse_volume_flag(v) for v in opts.volumes] + [parse_mount_flag(m) for m in opts.mounts] + \
+               [parse_tmpfs_flag(t) for t in opts.tmpfs]
+    check_duplicates(requests)
+    if opts.cidfile and os.path.exists(opts.cidfile):
+        raise InvalidArgument(f"container id file exists. Ensure another container is not using it or delete {opts.cidfile}")
+    entrypoint = _entrypoint(opts.entrypoint, image_cfg.get("Entrypoint") or [])
+    cmd = list(opts.command) if opts.command else ([] if opts.entrypoint is not None else list(image_cfg.get("Cmd") or []))
+    command = entrypoint + cmd
+    if not command:
+        raise InvalidArgument("no command or entrypoint provided, and no CMD or ENTRYPOINT from image")
+    env = list(image_cfg.get("Env") or [])
+    if not any(e.startswith("PATH=") for e in env):
+        env.insert(0, DEFAULT_PATH)
+    env = _merge_env(env, ["container=otter", "TERM=xterm"] if opts.tty else ["container=otter"])
+    for path in opts.env_files:
+        env = _merge_env(env, _env_file(path))
+    env = _merge_env(env, list(opts.env))
+    labels = dict(image_cfg.get("Labels") or {})
+    for item in opts.labels:
+        key, _, value = item.partition("=")
+        labels[key] = value
+
+    if opts.replace and opts.name:
+        try:
+            old = st.find(opts.name)
+            if old.name == opts.name:
+                from otter.engine.lifecycle import remove_container
+                remove_container(eng, old, force=True, volumes=False)
+        except ContainerNotFound:
+            pass
+
+    cid = secrets.token_hex(32)
+    taken = {c.name for c in st.list()}
+    name = opts.name or generate_name(taken)
+    if name in taken:
+        raise st._name_taken(name)
+    made_snapshot = False
+    try:
+        from otter.engine.volumes import resolve_mounts
+        runtime_mounts, mount_records = resolve_mounts(eng, requests, list((image_cfg.get("Volumes") or {}).keys()))
+        eng.snapshotter.prepare(cid, eng.layers.chain_keys(rec.top_layer))
+        made_snapshot = True
+        config = ContainerConfig(
+            id=cid, name=name, image_id=rec.id, image_name=rec.names[0] if rec.names else rec.id,
+            command=command, entrypoint=entrypoint, cmd=cmd, env=env,
+            workdir=opts.workdir or image_cfg.get("WorkingDir") or "/",
+            user=opts.user if opts.user is not None else (image_cfg.get("User") or ""),
+            hostname=opts.hostname or cid[:12], labels=labels, tty=opts.tty, interactive=opts.interactive,
+            auto_remove=opts.auto_remove, read_only=opts.read_only, privileged=opts.privileged,
+            cap_add=list(opts.cap_add), cap_drop=list(opts.cap_drop), seccomp=seccomp, no_new_privileges=nnp,
+            init=opts.init, stop_signal=stop_signal,
+            stop_timeout=opts.stop_timeout if opts.stop_timeout is not None else 10,
+            ulimits=list(opts.ulimits), shm_size=shm, memory=memory, cpus=cpus, pids_limit=opts.pids_limit,
+            network=network, mounts=mount_records,
+            runtime_mounts=[{"destination": m.destination, "type": m.type, "source": m.source,
+                             "options": list(m.options)} for m in runtime_mounts],
+            exposed_ports=dict(image_cfg.get("ExposedPorts") or {}), create_command=list(opts.create_command),
+            created=time.time())
+        ctr = Container(config, State.CREATED, RuntimeInfo())
+        st.add(ctr)
+    except BaseException:
+        if made_snapshot:
+            eng.snapshotter.remove(cid)
+        from otter.engine.volumes import remove_anonymous
+        try:
+            remove_anonymous(eng, [m["Name"] for m in locals().get("mount_records", []) if m.get("Anonymous")])
+        except OtterError:
+            pass
+        raise
+    if opts.cidfile:
+        with open(opts.cidfile, "x") as f:
+            f.write(cid)
+    return ctr
+
+
+# -- reading ---------------------------------------------------------------------------
+
+def lookup(eng: Engine, text: str) -> Container:
+    from otter.engine.lifecycle import sync
+    return sync(eng, states(eng).find(text))
+
+
+def container_list(eng: Engine) -> list[Container]:
+    """Every container, reconciled with reality (processes that died are marked exited)."""
+    if not os.path.exists(eng.paths.database):
+        return []
+    from otter.engine.lifecycle import sync
+    return [sync(eng, c) for c in states(eng).list()]
+
+
+def container_exists(eng: Engine, text: str) -> bool:
+    if not os.path.exists(eng.paths.database):
+        return False
+    try:
+        states(eng).find(text)
+        return True
+    except (ContainerNotFound, InvalidArgument):
+        return False
+
+
+def container_rename(eng: Engine, text: str, new_name: str) -> None:
+    if not NAME_RE.match(new_name):
+        raise InvalidArgument(f"container name {new_name!r} is invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*")
+    ctr = states(eng).find(text)
+    states(eng).rename(ctr.id, new_name)
+
+
+# -- removing ---------------------------------------------------------------------------
+
+@dataclass
+class RmReport:
+    removed: list[str] = field(default_factory=list)       # as the user typed them
+    errors: list[OtterError] = field(default_factory=list)
+
+
+def container_remove(eng: Engine, names: list[str], force: bool = False, volumes: bool = False,
+                     all_containers: bool = False, ignore: bool = False) -> RmReport:
+    from otter.engine.lifecycle import remove_container
+    report = RmReport()
+    st = states(eng)
+    targets: list[tuple[str, Container | None]] = []
+    if all_containers:
+        targets = [(c.id, c) for c in st.list()]
+    for text in names:
+        try:
+            targets.append((text, st.find(text)))
+        except ContainerNotFound as e:
+            if not ignore:
+                report.errors.append(e)
+    for text, ctr in targets:
+        try:
+            remove_container(eng, ctr, force=force, volumes=volumes)
+            report.removed.append(text)
+        except OtterError as e:
+            report.errors.append(e)
+    return report
+
+
+def remove_containers(eng: Engine, ids: list[str], force: bool = True, volumes: bool = False) -> None:
+    """Remove containers by ID (used by `rmi -f` and `volume rm -f`)."""
+    from otter.engine.lifecycle import remove_container
+    for cid in ids:
+        ctr = states(eng).get(cid)
+        if ctr is not None:
+            remove_container(eng, ctr, force=force, volumes=volumes)
+
+
+def remove_for_image(eng: Engine, ids: list[str]) -> None:
+    remove_containers(eng, ids, force=True)
+
+
+def container_prune(eng: Engine) -> list[str]:
+    from otter.engine.lifecycle import remove_container
+    removed = []
+    for ctr in container_list(eng):
+        if ctr.state in (State.EXITED, State.CREATED):
+            try:
+                remove_container(eng, ctr, force=False, volumes=False)
+                removed.append(ctr.id)
+            except (InvalidState, AlreadyExists):
+                continue
+    return removed
+
+
+def remove_storage(eng: Engine, cid: str) -> None:
+    """Delete a container's snapshot and files (its rootfs must be unmounted)."""
+    eng.snapshotter.remove(cid)
+    shutil.rmtree(eng.paths.container(cid), ignore_errors=True)
+    shutil.rmtree(eng.paths.bundle(cid), ignore_errors=True)
+    try:
+        os.unlink(eng.paths.exit_file(cid))
+    except FileNotFoundError:
+        pass
+
+
+
+# -- inspect -----------------------------------------------------------------------------
+
+_STATUS = {State.CREATED: "created", State.RUNNING: "running", State.PAUSED: "paused", State.EXITED: "exited",
+           State.REMOVING: "removing"}
+
+
+def container_inspect(eng: Engine, text: str) -> dict:
+    """The `podman container inspect` document (Podman 4.3 CLI shape)."""
+    from otter.engine.images import rfc3339
+    ctr = lookup(eng, text)
+    cfg, rt = ctr.config, ctr.runtime
+    if ctr.is_active and not rt.pid:
+        from otter.engine.lifecycle import _fresh
+        rt = _fresh(eng, ctr).runtime
+    bundle = eng.paths.bundle(ctr.id)
+    upper = eng.snapshotter.upper_dir(ctr.id)
+    return {
+        "Id": ctr.id,
+        "Created": rfc3339(cfg.created),
+        "Path": cfg.command[0] if cfg.command else "",
+        "Args": cfg.command[1:],
+        "State": {
+            "OciVersion": "1.0.2-dev", "Status": _STATUS[ctr.state], "Running": ctr.state == State.RUNNING,
+            "Paused": ctr.state == State.PAUSED, "Restarting": False, "OOMKilled": rt.oom_killed, "Dead": False,
+            "Pid": rt.pid, "ConmonPid": rt.conmon_pid, "ExitCode": rt.exit_code, "Error": rt.error,
+            "StartedAt": rfc3339(rt.started_at), "FinishedAt": rfc3339(rt.finished_at),
+            "Health": {"Status": "", "FailingStreak": 0, "Log": None},
+            "CheckpointedAt": "0001-01-01T00:00:00Z", "RestoredAt": "0001-01-01T00:00:00Z",
+            "StoppedByUser": rt.stopped_by_user,
+        },
+        "Image": cfg.image_id,
+        "ImageName": cfg.image_name,
+        "Rootfs": "",
+        "Pod": "",
+        "ResolvConfPath": "",
+        "HostnamePath": os.path.join(bundle, "hostname"),
+        "HostsPath": os.path.join(bundle, "hosts") if cfg.network != "host" else "/etc/hosts",
+        "StaticDir": eng.paths.container_userdata(ctr.id),
+        "OCIConfigPath": os.path.join(bundle, "config.json"),
+        "OCIRuntime": eng.runtime_name,
+        "ConmonPidFile": os.path.join(bundle, "conmon.pid"),
+        "PidFile": os.path.join(bundle, "pidfile"),
+        "Name": ctr.name,
+        "RestartCount": rt.restart_count,
+        "Driver": eng.driver,
+        "MountLabel": "",
+        "ProcessLabel": "",
+        "AppArmorProfile": "",
+        "EffectiveCaps": None,
+        "BoundingCaps": None,
+        "ExecIDs": [],
+        "GraphDriver": {"Name": eng.driver, "Data": {
+            "UpperDir": upper, "WorkDir": os.path.join(os.path.dirname(upper), "work"),
+            "MergedDir": eng.snapshotter.mountpoint(ctr.id)}},
+        "Mounts": [dict(m) for m in cfg.mounts],
+        "Dependencies": [],
+        "NetworkSettings": {
+            "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "",
+            "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "MacAddress": "", "Bridge": "", "SandboxID": "",
+            "HairpinMode": False, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0, "Ports": {},
+            "SandboxKey": "",
+        },
+        "Namespace": "",
+        "IsInfra": False,
+        "Config": {
+            "Hostname": cfg.hostname, "Domainname": "", "User": cfg.user, "AttachStdin": cfg.interactive,
+            "AttachStdout": False, "AttachStderr": False, "Tty": cfg.tty, "OpenStdin": cfg.interactive,
+            "StdinOnce": False, "Env": cfg.env, "Cmd": cfg.cmd, "Image": cfg.image_name, "Volumes": None,
+            "WorkingDir": cfg.workdir, "Entrypoint": " ".join(cfg.entrypoint), "OnBuild": None,
+            "Labels": cfg.labels or None, "Annotations": cfg.annotations or {},
+            "StopSignal": cfg.stop_signal, "CreateCommand": cfg.create_command, "Umask": "0022",
+            "Timeout": 0, "StopTimeout": cfg.stop_timeout, "ExposedPorts": cfg.exposed_ports or None,
+        },
+        "HostConfig": {
+            "Binds": [f"{m['Name'] or m['Source']}:{m['Destination']}:{','.join(m.get('Options') or [])}"
+                      for m in cfg.mounts if m.get("Type") in ("bind", "volume")],
+            "CgroupManager": "cgroupfs", "CgroupMode": "host", "ContainerIDFile": "",
+            "LogConfig": {"Type": cfg.log_driver, "Config": None, "Path": eng.paths.container_log(ctr.id),
+                          "Tag": "", "Size": "0B"},
+            "NetworkMode": {"private": "private", "none": "none", "host": "host"}[cfg.network],
+            "PortBindings": {}, "RestartPolicy": {"Name": "", "MaximumRetryCount": 0},
+            "AutoRemove": cfg.auto_remove, "VolumeDriver": "", "VolumesFrom": None,
+            "CapAdd": cfg.cap_add, "CapDrop": cfg.cap_drop, "Dns": [], "DnsOptions": [], "DnsSearch": [],
+            "ExtraHosts": [], "GroupAdd": [], "IpcMode": "shareable", "Cgroup": "", "Cgroups": "default",
+            "Links": None, "OomScoreAdj": 0, "PidMode": "private", "Privileged": cfg.privileged,
+            "PublishAllPorts": False, "ReadonlyRootfs": cfg.read_only,
+            "SecurityOpt": ([f"seccomp={cfg.seccomp}"] if cfg.seccomp != "default" else [])
+            + (["no-new-privileges"] if cfg.no_new_privileges else []),
+            "Tmpfs": {m["Destination"]: ",".join(m.get("Options") or []) for m in cfg.mounts if m.get("Type") == "tmpfs"},
+            "UTSMode": "private", "UsernsMode": "", "ShmSize": cfg.shm_size, "Runtime": "oci",
+            "ConsoleSize": [0, 0], "Isolation": "", "CpuShares": 0, "Memory": cfg.memory or 0,
+            "NanoCpus": int((cfg.cpus or 0) * 1e9), "CgroupParent": "", "BlkioWeight": 0,
+            "CpuPeriod": 100000 if cfg.cpus else 0, "CpuQuota": int(cfg.cpus * 100000) if cfg.cpus else 0,
+            "Devices": [], "MemoryReservation": 0, "MemorySwap": 0, "MemorySwappiness": 0, "OomKillDisable": False,
+            "PidsLimit": cfg.pids_limit or 0,
+            "Ulimits": [{"Name": u.split("=", 1)[0], "Soft": 0, "Hard": 0} for u in cfg.ulimits],
+            "CgroupConf": None, "Init": cfg.init,
+        },
+    }
