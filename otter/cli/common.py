@@ -13,8 +13,10 @@ class Parser(argparse.ArgumentParser):
     flags that accept `--flag=false`, and `--` ending the options."""
 
     def __init__(self, prog: str, description: str = "", **kw):
-        super().__init__(prog=prog, description=description, allow_abbrev=False,
+        # -h is a value flag for some commands (`run -h HOSTNAME`); help is --help everywhere.
+        super().__init__(prog=prog, description=description, allow_abbrev=False, add_help=False,
                          formatter_class=argparse.RawDescriptionHelpFormatter, **kw)
+        self.add_argument("--help", action="help", help="Help for this command")
         self.bool_flags: dict[str, str] = {}   # long flag -> dest
 
     def error(self, message: str):  # type: ignore[override]

@@ -28,8 +28,9 @@ raw newline), the format is parsed as typed, without the appended newline, as Po
 
 Values print as Go's fmt %v prints them: None as "<no value>" when an action prints it and
 "<nil>" inside printf and collections; bools as true/false; floats in Go's shortest form (1.5,
-2, 1e+06); lists as [a b]; dicts as map[k:v ...] with sorted keys; objects with fields (a
-`__template_fields__` hook or a dataclass) as {v1 v2}; other objects by str().
+2, 1e+06); lists as [a b]; dicts as map[k:v ...] with sorted keys; objects that define
+__str__ by it (Go's Stringer); other objects with fields (a `__template_fields__` hook or a
+dataclass) as {v1 v2}; anything else by str().
 
 Fields: on a dict, .Name is the key "Name", else the first key equal to it ignoring case,
 else None (Go's missing map key, printed "<no value>"). On an object, .Name is the attribute
@@ -37,24 +38,27 @@ else None (Go's missing map key, printed "<no value>"). On an object, .Name is t
 attribute "Name"; a missing attribute is an error, and a method is called with the
 command's arguments. A field of None is None.
 
-Deliberate departures from Go: ints and floats compare with each other (Go refuses to);
-json keeps a dict's own key order (a dict may stand for a struct); parse errors carry a
-column; {{define}}, {{template}} and {{block}} are not supported. Error columns count
-characters from 0 within the line of the normalised template, as Go counts bytes.
+The reference is Podman 4.3, built with Go 1.19: no {{range}} over an integer, no
+{{else with}}, and json writes \b and \f as \u0008 and \u000c. Deliberate departures: ints
+and floats compare with each other (Go refuses to); json keeps a dict's own key order (a dict
+may stand for a struct); truncate counts characters (Go cuts bytes, even inside one); parse
+errors carry a column; {{define}}, {{template}} and {{block}} are not supported; the header
+row of a table shows column names through the functions that would reshape a value, where
+Podman shows a reshaped name or fails (see `render_table`). Error columns count characters
+from 0 within the line of the normalised template, as Go counts bytes.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import types
-from typing import Any, Callable, Iterable, Mapping, NamedTuple, NoReturn, Union
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, NamedTuple, NoReturn
+
+from otter.cli.tabwriter import align
 
 __all__ = ["Format", "TemplateError", "compile_format", "render_table"]
-
-TABLE_MINWIDTH = 12
-"""Narrowest table column, cell plus padding, as Podman configures its tabwriter."""
-TABLE_PADDING = 2
-"""Spaces between a table cell and the next column."""
 
 _SPACE = " \t\r\n"  # whitespace for Go's template lexer and trim markers
 _JSON_FORMAT_SPACE = " \t\n\f\r"  # \s in the expression Podman uses to spot JSON formats
@@ -442,8 +446,8 @@ class _Stop(NamedTuple):
 
 
 _OPERAND_STARTS = frozenset({"field", "variable", "ident", "dot", "nil", "bool", "number", "string", "("})
-_Operand = Union[_Field, _Variable, _Ident, _Literal, _Dot, _Nil, _Chain, _Pipe]
-_Node = Union[_Text, _Action, _Control, _Jump]
+_Operand = _Field | _Variable | _Ident | _Literal | _Dot | _Nil | _Chain | _Pipe
+_Node = _Text | _Action | _Control | _Jump
 _Args = tuple[_Operand, ...]  # a command's arguments after its first word
 
 
@@ -744,7 +748,7 @@ def _format(value: Any, spec: _Spec) -> str:
         return "map[" + " ".join(pairs) + "]"
     if isinstance(value, (list, tuple)):
         return "[" + " ".join(_format(item, spec) for item in value) + "]"
-    if type(value).__str__ is not object.__str__:  # a Go Stringer
+    if type(value).__str__ is not object.__str__:  # type: ignore[comparison-overlap]  # a Go Stringer
         return _format_str(str(value), spec) if verb in "vsqxX" else _bad_verb(value, verb)
     fields = _struct_fields(value)
     if fields is not None:
@@ -752,7 +756,7 @@ def _format(value: Any, spec: _Spec) -> str:
     return _format_str(str(value), spec)
 
 
-_QUOTE_ESCAPES = {ch: "\\" + letter for ch, letter in zip("\a\b\f\n\r\t\v\\", "abfnrtv\\")}
+_QUOTE_ESCAPES = {ch: "\\" + letter for ch, letter in zip("\a\b\f\n\r\t\v\\", "abfnrtv\\", strict=True)}
 
 
 def _go_quote(text: str, quote: str = '"', ascii_only: bool = False) -> str:
@@ -838,14 +842,11 @@ def _shortest_float(magnitude: float, json_style: bool = False) -> str:
     whole, _, fraction = mantissa.partition(".")
     all_digits = whole + fraction
     digits = all_digits.lstrip("0")
-    point = len(whole) + int(exponent or 0) - (len(all_digits) - len(digits))  # value = 0.DIGITS × 10**point
+    point = len(whole) + int(exponent or 0) - (len(all_digits) - len(digits))  # value = 0.DIGITS * 10**point
     digits = digits.rstrip("0")
     if not digits:
         return "0"
-    if json_style:
-        scientific = magnitude < 1e-6 or magnitude >= 1e21
-    else:
-        scientific = not -4 <= point - 1 < 6
+    scientific = (magnitude < 1e-6 or magnitude >= 1e21) if json_style else not -4 <= point - 1 < 6
     if scientific:
         text = digits[0] + ("." + digits[1:] if len(digits) > 1 else "") + f"e{point - 1:+03d}"
         return text.replace("e-0", "e-") if json_style else text
@@ -1153,16 +1154,18 @@ def _join(items: Any, separator: Any) -> str:
     return _str_arg(separator).join(_sprint_value(item) for item in items)
 
 
-def _go_case(text: str, change: Callable[[str], str]) -> str:
-    """strings.ToUpper/ToLower map one character to one. Where Python's mapping would grow,
-    lower keeps the first character (İ -> i) and upper keeps the character as it is (ß)."""
+def _go_upper(text: str) -> str:
+    """strings.ToUpper: one character for one; where Python's mapping grows (ß -> SS), the
+    character stays as it is."""
     if text.isascii():
-        return change(text)
-    out = []
-    for ch in text:
-        mapped = change(ch)
-        out.append(mapped if len(mapped) == 1 else mapped[0] if change is str.lower else ch)
-    return "".join(out)
+        return text.upper()
+    return "".join(mapped if len(mapped := ch.upper()) == 1 else ch for ch in text)
+
+
+def _go_lower(text: str) -> str:
+    """strings.ToLower: one character for one; where Python's mapping grows (İ -> i + dot),
+    its first character."""
+    return text.lower() if text.isascii() else "".join(ch.lower()[0] for ch in text)
 
 
 def _title_separator(ch: str) -> bool:
@@ -1176,29 +1179,29 @@ def _title(text: Any) -> str:
     out: list[str] = []
     separated = True
     for ch in _str_arg(text):
-        out.append(_go_case(ch, str.upper) if separated else ch)
+        out.append(_go_upper(ch) if separated else ch)
         separated = _title_separator(ch)
     return "".join(out)
 
 
 def _pad(text: Any, prefix: Any, suffix: Any) -> str:
     """Podman's pad: prefix and suffix spaces around a non-empty string."""
-    text, prefix, suffix = _str_arg(text), _int_arg(prefix), _int_arg(suffix)
-    if prefix < 0 or suffix < 0:
+    string, before, after = _str_arg(text), _int_arg(prefix), _int_arg(suffix)
+    if before < 0 or after < 0:
         raise _FuncError("strings: negative Repeat count")
-    return " " * prefix + text + " " * suffix if text else text
+    return " " * before + string + " " * after if string else string
 
 
 def _split(text: Any, separator: Any) -> list[str]:
-    text, separator = _str_arg(text), _str_arg(separator)
-    return text.split(separator) if separator else list(text)
+    string, sep = _str_arg(text), _str_arg(separator)
+    return string.split(sep) if sep else list(string)
 
 
 def _truncate(text: Any, length: Any) -> str:
-    text, length = _str_arg(text), _int_arg(length)
-    if length < 0:
-        raise _FuncError(f"slice bounds out of range [:{length}]")
-    return text[:length]
+    string, count = _str_arg(text), _int_arg(length)
+    if count < 0:
+        raise _FuncError(f"slice bounds out of range [:{count}]")
+    return string[:count]
 
 
 def _first(value: Any, *_: Any) -> Any:
@@ -1225,8 +1228,8 @@ _FUNCS: dict[str, _Func] = {
     # Podman's helpers
     "json": _Func(_json, 1),
     "join": _Func(_join, 2),
-    "lower": _Func(lambda text: _go_case(_str_arg(text), str.lower), 1),
-    "upper": _Func(lambda text: _go_case(_str_arg(text), str.upper), 1),
+    "lower": _Func(lambda text: _go_lower(_str_arg(text)), 1),
+    "upper": _Func(lambda text: _go_upper(_str_arg(text)), 1),
     "title": _Func(_title, 1),
     "pad": _Func(_pad, 3),
     "split": _Func(_split, 2),
@@ -1260,7 +1263,7 @@ def _camel_words(name: str) -> list[str]:
         else:
             runs.append([ch])
         previous = kind
-    for left, right in zip(runs, runs[1:]):
+    for left, right in itertools.pairwise(runs):
         if left[0].isupper() and right[0].islower():
             right.insert(0, left.pop())
     return ["".join(run) for run in runs if run]
@@ -1268,8 +1271,8 @@ def _camel_words(name: str) -> list[str]:
 
 def _header_text(path: str, overrides: Mapping[str, str]) -> str:
     if path in overrides:
-        return _go_case(overrides[path], str.upper)
-    return _go_case(" ".join(_camel_words(path.rpartition(".")[2])), str.upper)
+        return _go_upper(overrides[path])
+    return _go_upper(" ".join(_camel_words(path.rpartition(".")[2])))
 
 
 class _Header(str):
@@ -1526,7 +1529,7 @@ def _normalize(fmt: str, is_table: bool) -> str:
 class Format:
     """A compiled --format: made by `compile_format`, rendered once per record."""
 
-    __slots__ = ("is_table", "is_json", "_source", "_nodes")
+    __slots__ = ("_nodes", "_source", "is_json", "is_table")
 
     def __init__(self, source: str, nodes: list[_Node], is_table: bool, is_json: bool) -> None:
         self.is_table = is_table  # the format started "table "; the prefix is gone
@@ -1584,38 +1587,11 @@ def render_table(
 
     The header row is the row template rendered against column names: each field yields its
     header (see `Format.headers`), so literal text and padding in the format appear in it too.
+    Functions that would reshape a value (json, join, split, index, slice, len, lower, upper,
+    title, truncate) pass the name through, as Docker's header functions do.
     """
     chunks = [] if noheading else [fmt._execute(_Header("", header_overrides or {}), _HEADER_FUNCS)]
     chunks.extend(fmt.render(row) for row in rows)
     lines = [line.split("\t") for line in "".join(chunks).split("\n")]
     out: list[str] = []
-    _align(lines, [], 0, len(lines), out)
-    return "\n".join(out)
-
-
-def _align(lines: list[list[str]], widths: list[int], first: int, stop: int, out: list[str]) -> None:
-    """Go tabwriter's format(): lines[first:stop] have their first len(widths) columns sized;
-    size the next column over each block of consecutive lines that have a cell in it (a line's
-    last cell, which no tab ends, belongs to no column), recursing for the columns after it."""
-    column = len(widths)
-    line = first
-    while line < stop:
-        if column >= len(lines[line]) - 1:
-            line += 1
-            continue
-        _emit(lines, widths, first, line, out)
-        first = line
-        width = TABLE_MINWIDTH
-        while line < stop and column < len(lines[line]) - 1:
-            width = max(width, len(lines[line][column]) + TABLE_PADDING)
-            line += 1
-        widths.append(width)
-        _align(lines, widths, first, line, out)
-        widths.pop()
-        first = line
-    _emit(lines, widths, first, stop, out)
-
-
-def _emit(lines: list[list[str]], widths: list[int], first: int, stop: int, out: list[str]) -> None:
-    for cells in lines[first:stop]:
-        out.append("".join(cell.ljust(widths[j]) if j < len(widths) else cell for j, cell in enumerate(cells)))
+    return align(lines)

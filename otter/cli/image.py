@@ -80,7 +80,7 @@ def cmd_list(ctx, argv: list[str], prog: str) -> int:
                 seen.append(ident)
         write("".join(i + "\n" for i in seen))
         return 0
-    if args.format in ("json", "{{json .}}", "{{ json . }}"):
+    if args.format and args.format.strip() == "json":
         unique = {}
         for row in rows:
             unique.setdefault(row.image.id, _image_json(row.image, row.containers))
@@ -238,7 +238,7 @@ def cmd_history(ctx, argv: list[str], prog: str) -> int:
             "Size": human_size(e.size) if args.human else str(e.size),
             "Comment": e.comment,
         })
-    if args.format in ("json", "{{json .}}"):
+    if args.format and args.format.strip() == "json":
         print_json([{"id": e.id, "created": rfc3339(e.created), "createdBy": e.created_by, "size": e.size,
                      "comment": e.comment} for e in entries])
         return 0

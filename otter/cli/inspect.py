@@ -46,7 +46,7 @@ def inspect_command(ctx, argv: list[str], prog: str, kind: str = "all") -> int:
         except NotFound as e:
             print_error(str(e))
             failed = True
-    if args.format and args.format not in ("json", "{{json .}}"):
+    if args.format and args.format.strip() != "json":
         write(render_format(args.format, docs))
     else:
         print_json(docs)

@@ -1,8 +1,4 @@
-"""Output helpers: Podman's table layout, human sizes and durations, and `--format`.
-
-Tables follow Go's tabwriter as Podman configures it (min width 12, padding 2): a column is
-as wide as its widest cell plus two spaces, and at least 12.
-"""
+"""Output helpers: Podman's table layout, human sizes and durations, and `--format`."""
 
 from __future__ import annotations
 
@@ -10,23 +6,10 @@ import json
 import sys
 import time
 
-MIN_WIDTH = 12
-PADDING = 2
-
-
 def tabulate(rows: list[list[str]]) -> str:
-    if not rows:
-        return ""
-    ncols = max(len(r) for r in rows)
-    widths = [0] * ncols
-    for r in rows:
-        for i, cell in enumerate(r[:-1] if len(r) == ncols else r):
-            widths[i] = max(widths[i], len(cell) + PADDING, MIN_WIDTH)
-    out = []
-    for r in rows:
-        cells = [cell.ljust(widths[i]) if i < len(r) - 1 else cell for i, cell in enumerate(r)]
-        out.append("".join(cells).rstrip() if len(r) == 1 else "".join(cells))
-    return "\n".join(out) + "\n"
+    """Rows of cells as Podman prints a default table (tabwriter: min width 12, padding 2)."""
+    from otter.cli.tabwriter import align
+    return align(rows) + "\n" if rows else ""
 
 
 def human_size(size: float) -> str:
@@ -83,23 +66,32 @@ def print_json(obj) -> None:
     sys.stdout.write(json.dumps(obj, indent=4, ensure_ascii=False) + "\n")
 
 
+class Record:
+    """One row for a template. Its top-level fields are attributes, so an unknown field is an
+    error as with Podman's structs (a dict would answer `<no value>`); nested maps stay maps
+    for `index` and `.Key`. `__template_fields__` keeps the field order for `{{json .}}`."""
+
+    def __init__(self, fields: dict):
+        self.__dict__.update(fields)
+        self.__template_fields__ = {name: name for name in fields}
+
+
 def render_format(fmt: str, rows: list, headers: dict[str, str] | None = None, noheading: bool = False) -> str:
-    """Render a user `--format` over rows (dicts keyed by Go field names). A `table` format
-    prints a header row and aligns columns as Podman does."""
-    from otter.cli.gotemplate import compile_format
+    """Render a user `--format` over rows (dicts keyed by Go field names): `json` prints one
+    JSON array, `{{json .}}` one object per line (Podman >= 4.4), a `table` format a header row
+    and aligned columns. A template that does not parse or names an unknown field is an
+    InvalidArgument (exit 125) naming the position."""
+    from otter.cli.gotemplate import TemplateError, compile_format, render_table
+    from otter.errors import InvalidArgument
 
-    compiled = compile_format(fmt)
-    if compiled.is_json:
+    if fmt.strip() == "json":
         return json.dumps(rows, indent=4, ensure_ascii=False) + "\n"
-    if not compiled.is_table:
-        return "".join(_line(compiled.render(row)) for row in rows)
-    table: list[list[str]] = []
-    if not noheading:
-        table.append([(headers or {}).get(h, h) for h in compiled.headers()])
-    for row in rows:
-        table.append(compiled.render(row).split("\t"))
-    return tabulate(table)
-
-
-def _line(text: str) -> str:
-    return text if text.endswith("\n") else text + "\n"
+    records = [Record(row) for row in rows]
+    try:
+        compiled = compile_format(fmt)
+        if compiled.is_table:
+            text = render_table(compiled, records, headers, noheading)
+            return text if text.endswith("\n") or not text else text + "\n"
+        return "".join(compiled.render(row) for row in records)
+    except TemplateError as e:
+        raise InvalidArgument(str(e)) from None

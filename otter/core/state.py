@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from otter.core.container import Container, ContainerConfig, RuntimeInfo, State
 from otter.db import Database
 from otter.errors import AlreadyExists, ContainerNotFound, InvalidArgument
 
@@ -30,7 +30,14 @@ CREATE INDEX IF NOT EXISTS containers_by_image ON containers(image_id);
 """
 
 
-def _row(row) -> Container:
+if TYPE_CHECKING:
+    from otter.core.container import Container
+
+
+def _row(row) -> "Container":
+    # Imported here: listing images asks this module for image users and should not pay
+    # for the container model.
+    from otter.core.container import Container, ContainerConfig, RuntimeInfo, State
     return Container(ContainerConfig.from_json(json.loads(row["config"])), State(row["state"]),
                      RuntimeInfo.from_json(json.loads(row["runtime"])))
 
@@ -40,7 +47,7 @@ class ContainerState:
         self.db = db
         db.ensure_schema("containers", SCHEMA)
 
-    def add(self, ctr: Container) -> None:
+    def add(self, ctr: "Container") -> None:
         try:
             with self.db.transaction() as conn:
                 conn.execute("INSERT INTO containers(id, name, image_id, state, created, config, runtime) "
@@ -56,11 +63,11 @@ class ContainerState:
         return AlreadyExists(f"the container name \"{name}\" is already in use by {owner}. "
                              "You have to remove that container to be able to reuse that name: that name is already in use")
 
-    def get(self, container_id: str) -> Container | None:
+    def get(self, container_id: str) -> "Container | None":
         row = self.db.connection().execute("SELECT * FROM containers WHERE id=?", (container_id,)).fetchone()
         return _row(row) if row else None
 
-    def find(self, text: str) -> Container:
+    def find(self, text: str) -> "Container":
         """By full ID, name, or unique ID prefix (Podman's lookup order)."""
         conn = self.db.connection()
         row = conn.execute("SELECT * FROM containers WHERE id=? OR name=?", (text, text)).fetchone()
@@ -74,10 +81,10 @@ class ContainerState:
                 raise InvalidArgument(f"more than one result for container ID {text!r}: ambiguous")
         raise ContainerNotFound(f"no container with name or ID \"{text}\" found: no such container")
 
-    def list(self) -> list[Container]:
+    def list(self) -> list["Container"]:
         return [_row(r) for r in self.db.connection().execute("SELECT * FROM containers ORDER BY created")]
 
-    def transition(self, container_id: str, change: Callable[[Container], Container]) -> Container:
+    def transition(self, container_id: str, change: Callable[["Container"], "Container"]) -> "Container":
         """Atomically read a container, apply `change` (which may raise), and store the result."""
         with self.db.transaction() as conn:
             row = conn.execute("SELECT * FROM containers WHERE id=?", (container_id,)).fetchone()

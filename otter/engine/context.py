@@ -73,7 +73,7 @@ class Engine:
     @cached_property
     def images(self):
         from otter.image.store import ImageStore
-        return ImageStore(self.db, self.content, self.layers)
+        return ImageStore(self.db, lambda: self.content, lambda: self.layers)
 
     def lock(self) -> FileLock:
         """The store-wide writer lock (blobs, layers, image records)."""

@@ -8,22 +8,19 @@ operation and garbage-collect on failure, so a failed load or import leaves noth
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 from otter.engine.context import Engine
 from otter.errors import ImageNotFound, InUse, InvalidArgument, OtterError
-from otter.image.reference import parse_local_name
 from otter.image.store import ImageRecord
 
 
 def rfc3339(ts: float) -> str:
     """Go's time.RFC3339Nano in UTC, as Podman prints it (trailing zeros dropped)."""
+    from datetime import datetime, timezone
     if not ts:
         return "0001-01-01T00:00:00Z"
     dt = datetime.fromtimestamp(ts, timezone.utc)
@@ -59,6 +56,7 @@ def image_import(eng: Engine, opts: ImportOptions, stdin=None) -> ImageRecord:
     from otter.spec import image as oci
     from otter.spec.wire import to_json
 
+    from otter.image.reference import parse_local_name
     names = [str(parse_local_name(opts.reference))] if opts.reference else []
     container_config = apply_changes({}, list(opts.changes))
     src = stdin if opts.source == "-" else _open_input(opts.source)
@@ -165,6 +163,7 @@ def _name_matches(name: str, text: str) -> bool:
 
 def _save_file(path: str, write) -> None:
     """Write to a temporary file beside `path`, then rename: no half-written archive."""
+    import tempfile
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".otter-save-")
     try:
@@ -182,6 +181,7 @@ def _save_file(path: str, write) -> None:
 
 def _save_dir(path: str, write) -> None:
     import shutil
+    import tempfile
     if os.path.exists(path) and os.listdir(path):
         raise InvalidArgument(f"{path}: directory is not empty")
     parent = os.path.dirname(os.path.abspath(path))
@@ -239,6 +239,7 @@ def _filter(filters: tuple[str, ...]):
 
 
 def _reference_match(name: str, pattern: str) -> bool:
+    import fnmatch
     repo = name.rsplit(":", 1)[0]
     if ":" not in pattern.rsplit("/", 1)[-1]:
         candidates = (repo, repo.split("/", 1)[-1], repo.rsplit("/", 1)[-1])
@@ -264,6 +265,7 @@ def image_list(eng: Engine, opts: ListOptions = ListOptions()) -> list[ImageRow]
 # -- tag / untag ------------------------------------------------------------------------
 
 def image_tag(eng: Engine, image: str, names: list[str]) -> None:
+    from otter.image.reference import parse_local_name
     refs = [str(parse_local_name(n)) for n in names]
     with eng.lock():
         rec = eng.images.lookup(image)
@@ -272,6 +274,7 @@ def image_tag(eng: Engine, image: str, names: list[str]) -> None:
 
 
 def image_untag(eng: Engine, image: str, names: list[str]) -> None:
+    from otter.image.reference import parse_local_name
     with eng.lock():
         rec = eng.images.lookup(image)
         targets = list(rec.names) if not names else []

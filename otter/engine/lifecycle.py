@@ -442,7 +442,7 @@ def stop(eng: Engine, ctr: Container, timeout: int | None = None) -> Container:
             eng.runtime.kill(ctr.id, ctr.config.stop_signal)
     except RuntimeFailure as e:
         log.debug(f"stop signal: {e}")
-    if not _wait_gone(ctr, timeout):
+    if not _wait_gone(ctr, timeout) and timeout > 0:
         log.warning(f"StopSignal {ctr.config.stop_signal} failed to stop container {ctr.name} in {timeout} seconds, "
                     "resorting to SIGKILL")
     if process_alive(ctr):

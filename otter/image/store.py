@@ -16,17 +16,19 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from otter.db import Database
 from otter.errors import ImageNotFound, InvalidArgument
-from otter.image.content import ContentStore
-from otter.image.digest import Digest
-from otter.image.reference import is_id_prefix, lookup_candidates, looks_like_id
-from otter.spec.image import ImageConfig, Manifest
-from otter.spec.wire import from_json
-from otter.storage.layers import LayerStore
+
+if TYPE_CHECKING:
+    from otter.image.content import ContentStore
+    from otter.image.digest import Digest
+    from otter.spec.image import ImageConfig, Manifest
+    from otter.storage.layers import LayerStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS images (
@@ -50,6 +52,7 @@ CREATE INDEX IF NOT EXISTS image_names_by_image ON image_names(image_id);
 
 
 def parse_time(text: str | None) -> float:
+    from datetime import datetime
     if not text:
         return 0.0
     try:
@@ -75,16 +78,28 @@ class ImageRecord:
         return not self.names
 
     @property
-    def config_digest(self) -> Digest:
+    def config_digest(self) -> "Digest":
+        from otter.image.digest import Digest
         return Digest("sha256", self.id)
 
 
 class ImageStore:
-    def __init__(self, db: Database, content: ContentStore, layers: LayerStore):
+    """`content` and `layers` are factories: listing images needs neither, and start-up
+    time matters more than symmetry here."""
+
+    def __init__(self, db: Database, content: Callable[[], "ContentStore"], layers: Callable[[], "LayerStore"]):
         self.db = db
-        self.content = content
-        self.layers = layers
+        self._content_factory = content
+        self._layers_factory = layers
         db.ensure_schema("images", SCHEMA)
+
+    @cached_property
+    def content(self) -> "ContentStore":
+        return self._content_factory()
+
+    @cached_property
+    def layers(self) -> "LayerStore":
+        return self._layers_factory()
 
     # -- reading ----------------------------------------------------------------------
     def list(self) -> list[ImageRecord]:
@@ -110,6 +125,7 @@ class ImageStore:
 
     def lookup(self, text: str) -> ImageRecord:
         """Find a stored image by name, short name, name@digest, full ID or unique ID prefix."""
+        from otter.image.reference import is_id_prefix, lookup_candidates, looks_like_id
         conn = self.db.connection()
         if looks_like_id(text):
             rec = self.get(text.removeprefix("sha256:"))
@@ -143,10 +159,15 @@ class ImageStore:
                 return self.get(ids.pop())  # type: ignore[return-value]
         raise ImageNotFound(f"{text}: image not known")
 
-    def manifest(self, rec: ImageRecord) -> Manifest:
+    def manifest(self, rec: ImageRecord) -> "Manifest":
+        from otter.image.digest import Digest
+        from otter.spec.image import Manifest
+        from otter.spec.wire import from_json
         return from_json(Manifest, json.loads(self.content.read(Digest.parse(rec.digest))))
 
-    def config(self, rec: ImageRecord) -> ImageConfig:
+    def config(self, rec: ImageRecord) -> "ImageConfig":
+        from otter.spec.image import ImageConfig
+        from otter.spec.wire import from_json
         return from_json(ImageConfig, self.config_json(rec))
 
     def config_json(self, rec: ImageRecord) -> dict:
@@ -160,7 +181,7 @@ class ImageStore:
         return needed
 
     # -- writing (caller holds the store lock) ---------------------------------------------
-    def add(self, manifest_digest: Digest, manifest_type: str, config: ImageConfig, config_digest: Digest,
+    def add(self, manifest_digest: "Digest", manifest_type: str, config: "ImageConfig", config_digest: "Digest",
             top_layer: str | None, size: int, blobs: list[str], names: list[str]) -> ImageRecord:
         """Record an image whose blobs and layers are already committed, and give it `names`
         (taking them from any image that had them)."""

@@ -117,7 +117,8 @@ def test_create_start_attach(clean):
 
 
 def test_kill_with_signal(clean):
-    clean.run("run", "-d", "--name", "k", "busybox", "sleep", "100")
+    # With --init the TERM reaches sleep (a bare PID 1 would ignore it).
+    clean.run("run", "-d", "--init", "--name", "k", "busybox", "sleep", "100")
     assert clean.run("kill", "-s", "TERM", "k").out == "k\n"
     assert clean.run("wait", "k").out == "143\n"
     clean.run("kill", "k", expect=125)
