@@ -1593,5 +1593,4 @@ def render_table(
     chunks = [] if noheading else [fmt._execute(_Header("", header_overrides or {}), _HEADER_FUNCS)]
     chunks.extend(fmt.render(row) for row in rows)
     lines = [line.split("\t") for line in "".join(chunks).split("\n")]
-    out: list[str] = []
     return align(lines)

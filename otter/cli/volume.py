@@ -17,7 +17,7 @@ SUBCOMMANDS = {
 }
 
 # Header overrides for `table` formats, keyed by the header a field would get by itself.
-VOLUME_HEADERS = {"NAME": "VOLUME NAME"}
+VOLUME_HEADERS = {"Name": "VOLUME NAME"}
 
 
 def cmd_volume(ctx, argv: list[str], prog: str) -> int:

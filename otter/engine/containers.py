@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -137,7 +136,8 @@ def _security(opts: tuple[str, ...]) -> tuple[str, bool]:
 
 def generate_name(taken: set[str]) -> str:
     while True:
-        name = f"{secrets.choice(_ADJECTIVES)}_{secrets.choice(_NOUNS)}"
+        a, n = os.urandom(2)
+        name = f"{_ADJECTIVES[a % len(_ADJECTIVES)]}_{_NOUNS[n % len(_NOUNS)]}"
         if name not in taken:
             return name
 
@@ -200,15 +200,19 @@ def container_create(eng: Engine, opts: CreateOptions) -> Container:
         except ContainerNotFound:
             pass
 
-    cid = secrets.token_hex(32)
+    cid = os.urandom(32).hex()
     taken = {c.name for c in st.list()}
     name = opts.name or generate_name(taken)
     if name in taken:
         raise st._name_taken(name)
     made_snapshot = False
+    mount_records: list[dict] = []
     try:
-        from otter.engine.volumes import resolve_mounts
-        runtime_mounts, mount_records = resolve_mounts(eng, requests, list((image_cfg.get("Volumes") or {}).keys()))
+        image_volumes = list((image_cfg.get("Volumes") or {}).keys())
+        runtime_mounts: list = []
+        if requests or image_volumes:
+            from otter.engine.volumes import resolve_mounts
+            runtime_mounts, mount_records = resolve_mounts(eng, requests, image_volumes)
         eng.snapshotter.prepare(cid, eng.layers.chain_keys(rec.top_layer))
         made_snapshot = True
         config = ContainerConfig(
@@ -232,11 +236,10 @@ def container_create(eng: Engine, opts: CreateOptions) -> Container:
     except BaseException:
         if made_snapshot:
             eng.snapshotter.remove(cid)
-        from otter.engine.volumes import remove_anonymous
-        try:
-            remove_anonymous(eng, [m["Name"] for m in locals().get("mount_records", []) if m.get("Anonymous")])
-        except OtterError:
-            pass
+        anonymous = [m["Name"] for m in mount_records if m.get("Anonymous")]
+        if anonymous:
+            from otter.engine.volumes import remove_anonymous
+            remove_anonymous(eng, anonymous)
         raise
     if opts.cidfile:
         with open(opts.cidfile, "x") as f:
@@ -399,7 +402,7 @@ def container_inspect(eng: Engine, text: str) -> dict:
         "GraphDriver": {"Name": eng.driver, "Data": {
             "UpperDir": upper, "WorkDir": os.path.join(os.path.dirname(upper), "work"),
             "MergedDir": eng.snapshotter.mountpoint(ctr.id)}},
-        "Mounts": [dict(m) for m in cfg.mounts],
+        "Mounts": [{k: v for k, v in m.items() if k != "Anonymous"} for m in cfg.mounts],
         "Dependencies": [],
         "NetworkSettings": {
             "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "",

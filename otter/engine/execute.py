@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -61,7 +60,7 @@ def container_exec(eng: Engine, opts: ExecOptions) -> tuple[int, str]:
     if user.additional_gids:
         user_doc["additionalGids"] = list(user.additional_gids)
     process["user"] = user_doc
-    session = secrets.token_hex(32)
+    session = os.urandom(32).hex()
     with tempfile.NamedTemporaryFile("w", dir=bundle, prefix="exec-", suffix=".json", delete=False) as f:
         json.dump(process, f)
         process_file = f.name

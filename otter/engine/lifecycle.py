@@ -26,7 +26,6 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime
 
 from otter import log
 from otter.core.container import Container, State
@@ -137,7 +136,6 @@ def _etc_files(eng: Engine, ctr: Container, bundle: str) -> list:
 
 def _build_config(eng: Engine, ctr: Container, rootfs: str, bundle: str) -> dict:
     from otter.core.users import resolve_user
-    from otter.engine.volumes import copy_up
     from otter.spec.runtime import (MountSpec, ProcessSpec, Resources, RuntimeSpecInput, build_config, clamp_rlimits,
                                     parse_ulimit)
     cfg = ctr.config
@@ -150,8 +148,10 @@ def _build_config(eng: Engine, ctr: Container, rootfs: str, bundle: str) -> dict
         env.append(f"HOSTNAME={cfg.hostname}")
     args = list(cfg.command)
     mounts = [MountSpec(m["destination"], m["type"], m["source"], tuple(m["options"])) for m in cfg.runtime_mounts]
-    for m in cfg.mounts:
-        if m.get("Type") == "volume":
+    volumes = [m for m in cfg.mounts if m.get("Type") == "volume" and "nocopy" not in (m.get("Options") or [])]
+    if volumes:
+        from otter.engine.volumes import copy_up
+        for m in volumes:
             copy_up(eng, m["Name"], rootfs, m["Destination"])
     if cfg.init:
         from otter.drivers.runc import find_binary
@@ -197,7 +197,7 @@ def _prepare(eng: Engine, ctr: Container) -> str:
     rootfs = mount_rootfs(eng, ctr)
     config = _build_config(eng, ctr, rootfs, bundle)
     with open(os.path.join(bundle, "config.json"), "w") as f:
-        json.dump(config, f)
+        f.write(json.dumps(config))
     return bundle
 
 
@@ -209,10 +209,7 @@ def _started(ctr: Container, pid: int, monitor: int, supervisor: str) -> Contain
 
 
 def _failed_start(eng: Engine, ctr: Container, err: OtterError) -> None:
-    try:
-        eng.runtime.delete(ctr.id, force=True)
-    except OtterError:
-        pass
+    _delete_oci(eng, ctr.id)
     unmount_rootfs(eng, ctr.id)
     states(eng).transition(ctr.id, lambda c: c.with_state(c.state, error=str(err), mounted=False))
 
@@ -270,6 +267,7 @@ class _LogWriter:
         self._partial = {b"stdout": False, b"stderr": False}
 
     def write(self, stream: bytes, data: bytes) -> None:
+        from datetime import datetime
         stamp = datetime.now().astimezone().isoformat(timespec="microseconds").encode()
         lines = data.split(b"\n")
         out = []
@@ -309,18 +307,21 @@ def run_foreground(eng: Engine, ctr: Container, interactive: bool) -> int:
     proc = subprocess.Popen(argv, stdin=stdin, stdout=pipe, stderr=pipe)
     forwarded = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
     previous = {s: signal.signal(s, lambda signum, _frame: proc.send_signal(signum)) for s in forwarded}
+    held = b""
     try:
         if not tty:
-            _relay(proc, LogSink(log_path))
+            held = _relay(proc, LogSink(log_path))
         code = proc.wait()
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-    error = _runtime_error(runtime_log)
+    error = _runtime_error(runtime_log) if code else None
+    if error is None and held:
+        _write_all(sys.stderr.fileno(), held)
+    # `runc run` deletes the OCI container itself when it returns.
+    cleanup(eng, ctr.id, exit_code=UNKNOWN_EXIT if error else code, runtime_deleted=True)
     if error is not None:
-        cleanup(eng, ctr.id, exit_code=UNKNOWN_EXIT)
         raise error
-    cleanup(eng, ctr.id, exit_code=code)
     return code
 
 
@@ -349,11 +350,21 @@ class LogSink:
             self._writer.close()
 
 
-def _relay(proc: subprocess.Popen, sink: LogSink) -> None:
+RUNTIME_FAILURE_PREFIXES = (b"runc run failed:", b"runc: ", b"crun: ")
+
+
+def _relay(proc: subprocess.Popen, sink: LogSink) -> bytes:
+    """Copy the container's output to ours and to the log until both pipes close.
+
+    `runc run` prints its own failure ("runc run failed: ...") on the stderr it shares with
+    the container; such a chunk is held back and returned, for the caller to drop when the
+    runtime log confirms a failure (otter prints its own one-line error instead).
+    """
     streams = {proc.stdout.fileno(): (b"stdout", sys.stdout.buffer),
                proc.stderr.fileno(): (b"stderr", sys.stderr.buffer)}
     sys.stdout.flush()
     open_fds = set(streams)
+    held = b""
     try:
         while open_fds:
             ready, _, _ = select.select(list(open_fds), [], [])
@@ -363,20 +374,40 @@ def _relay(proc: subprocess.Popen, sink: LogSink) -> None:
                     open_fds.discard(fd)
                     continue
                 name, out = streams[fd]
-                try:
-                    os.write(out.fileno(), data)
-                except BrokenPipeError:
-                    pass
+                if name == b"stderr" and (held or data.startswith(RUNTIME_FAILURE_PREFIXES)):
+                    held += data
+                    continue
+                _write_all(out.fileno(), data)
                 sink.write(name, data)
     finally:
         sink.close()
         proc.stdout.close()
         proc.stderr.close()
+    return held
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except BrokenPipeError:
+        pass
 
 
 # -- after exit --------------------------------------------------------------------------
 
-def cleanup(eng: Engine, cid: str, exit_code: int | None = None) -> Container | None:
+def _delete_oci(eng: Engine, cid: str) -> None:
+    """`runc delete --force`, skipped when the runtime has no state for the container."""
+    if not os.path.exists(os.path.join(eng.paths.runtime_state, cid)):
+        return
+    try:
+        eng.runtime.delete(cid, force=True)
+    except OtterError as e:
+        log.warning(f"deleting OCI container {cid}: {e}")
+
+
+def cleanup(eng: Engine, cid: str, exit_code: int | None = None, runtime_deleted: bool = False) -> Container | None:
     """Tear down a container whose process ended; idempotent. Returns the new record, or None
     when the container was removed (`--rm`) or does not exist."""
     st = states(eng)
@@ -388,10 +419,8 @@ def cleanup(eng: Engine, cid: str, exit_code: int | None = None) -> Container | 
             if exit_code is None and process_alive(ctr):
                 return ctr
             code = exit_code if exit_code is not None else _exit_code_from_file(eng, cid)
-            try:
-                eng.runtime.delete(cid, force=True)
-            except OtterError as e:
-                log.warning(f"deleting OCI container {cid}: {e}")
+            if not runtime_deleted:
+                _delete_oci(eng, cid)
             unmount_rootfs(eng, cid)
             oom = os.path.exists(os.path.join(eng.paths.bundle(cid), "oom"))
             ctr = st.transition(cid, lambda c: c.with_state(
@@ -537,10 +566,7 @@ def remove_container(eng: Engine, ctr: Container, force: bool = False, volumes: 
 
 def _remove_record(eng: Engine, ctr: Container, volumes: bool) -> None:
     """Remove a stopped container's OCI state, mounts, storage, record (and anonymous volumes)."""
-    try:
-        eng.runtime.delete(ctr.id, force=True)
-    except OtterError as e:
-        log.debug(f"runtime delete {ctr.id}: {e}")
+    _delete_oci(eng, ctr.id)
     unmount_rootfs(eng, ctr.id)
     states(eng).remove(ctr.id)
     remove_storage(eng, ctr.id)
@@ -548,6 +574,7 @@ def _remove_record(eng: Engine, ctr: Container, volumes: bool) -> None:
         os.unlink(eng.paths.container_lock(ctr.id))
     except FileNotFoundError:
         pass
-    if volumes:
+    anonymous = [m["Name"] for m in ctr.config.mounts if m.get("Anonymous")]
+    if volumes and anonymous:
         from otter.engine.volumes import remove_anonymous
-        remove_anonymous(eng, [m["Name"] for m in ctr.config.mounts if m.get("Anonymous")])
+        remove_anonymous(eng, anonymous)

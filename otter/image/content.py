@@ -13,9 +13,7 @@ Blobs are written once and never modified; removing one is the garbage collector
 
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
 
 from otter.errors import CorruptContent, NotFound
 from otter.image.digest import Digest
@@ -26,6 +24,8 @@ class Ingest:
     """A blob being written. Use as a context manager: an exception aborts the write."""
 
     def __init__(self, store: "ContentStore", expected: Digest | None = None, expected_size: int | None = None):
+        import hashlib
+        import tempfile
         self._store = store
         self.expected = expected
         self.expected_size = expected_size

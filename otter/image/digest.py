@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 
@@ -26,6 +25,7 @@ class Digest:
 
     @classmethod
     def of_bytes(cls, data: bytes) -> "Digest":
+        import hashlib
         return cls("sha256", hashlib.sha256(data).hexdigest())
 
     def __str__(self) -> str:
@@ -36,6 +36,7 @@ class HashingReader:
     """Wraps a binary stream; every byte read is hashed and counted."""
 
     def __init__(self, source, algorithm: str = "sha256"):
+        import hashlib
         self._source = source
         self._hash = hashlib.new(algorithm)
         self.algorithm = algorithm

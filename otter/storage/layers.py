@@ -16,16 +16,15 @@ Callers hold the store lock while applying or removing layers.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from otter.db import Database
 from otter.errors import CorruptContent, InvalidArgument
-from otter.image.digest import HashingReader, TeeReader
-from otter.storage.compression import decompressing_reader
-from otter.storage.snapshot import Snapshotter
-from otter.storage.unpack import apply_tar
+
+if TYPE_CHECKING:
+    from otter.storage.snapshot import Snapshotter
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS layers (
@@ -40,6 +39,7 @@ CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL
 
 
 def chain_id(parent: str | None, diff_id: str) -> str:
+    import hashlib
     if parent is None:
         return diff_id
     return "sha256:" + hashlib.sha256(f"{parent} {diff_id}".encode()).hexdigest()
@@ -59,7 +59,7 @@ class Layer:
 
 
 class LayerStore:
-    def __init__(self, db: Database, snapshotter: Snapshotter):
+    def __init__(self, db: Database, snapshotter: "Snapshotter"):
         self.db = db
         self.snapshotter = snapshotter
         db.ensure_schema("layers", SCHEMA)
@@ -102,6 +102,10 @@ class LayerStore:
         unpacked copy is discarded and the existing record returned. Returns the layer and
         the stream's compression ("none", "gzip", "zstd").
         """
+        # The unpack pipeline is imported here: most commands only read layer records.
+        from otter.image.digest import HashingReader, TeeReader
+        from otter.storage.compression import decompressing_reader
+        from otter.storage.unpack import apply_tar
         raw = TeeReader(source, raw_sink) if raw_sink is not None else source
         compression, plain = decompressing_reader(raw)
         hashed = HashingReader(plain)

@@ -17,14 +17,14 @@ import os
 
 from otter.paths import StorePaths
 from otter.storage.snapshot import Mount, Snapshotter
-from otter.storage.unpack import ApplyOptions
 
 
 class OverlaySnapshotter(Snapshotter):
     name = "overlay"
 
     @property
-    def apply_options(self) -> ApplyOptions:
+    def apply_options(self):
+        from otter.storage.unpack import ApplyOptions
         return ApplyOptions(whiteouts="overlay", xattr_prefix="user." if self.rootless else "trusted.",
                             devices=not self.rootless)
 

@@ -21,11 +21,13 @@ from __future__ import annotations
 import abc
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from otter.paths import StorePaths
-from otter.storage.unpack import ApplyOptions
+
+if TYPE_CHECKING:
+    from otter.storage.unpack import ApplyOptions
 
 
 @dataclass(frozen=True)
@@ -58,11 +60,12 @@ class Snapshotter(abc.ABC):
 
     @property
     @abc.abstractmethod
-    def apply_options(self) -> ApplyOptions:
+    def apply_options(self) -> "ApplyOptions":
         """How `storage.unpack.apply_tar` must write into this snapshotter's staging dirs."""
 
     def stage(self, parent: str | None) -> str:
         """Create a staging directory ready to receive a layer on top of `parent`."""
+        import tempfile
         staging = StorePaths.ensure(self.paths.staging(self.name))
         return tempfile.mkdtemp(dir=staging, prefix="layer-")
 

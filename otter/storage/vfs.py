@@ -16,7 +16,6 @@ import os
 import stat
 
 from otter.storage.snapshot import Mount, Snapshotter
-from otter.storage.unpack import ApplyOptions
 
 
 def copy_file(src: str, dst: str, size: int) -> None:
@@ -86,7 +85,8 @@ class VfsSnapshotter(Snapshotter):
     name = "vfs"
 
     @property
-    def apply_options(self) -> ApplyOptions:
+    def apply_options(self):
+        from otter.storage.unpack import ApplyOptions
         return ApplyOptions(whiteouts="delete", devices=not self.rootless)
 
     def content_dir(self, staging: str) -> str:

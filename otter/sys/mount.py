@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 
 MS_RDONLY = 0x1
@@ -13,7 +12,8 @@ MS_REC = 0x4000
 MS_PRIVATE = 1 << 18
 MNT_DETACH = 0x2
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+# By soname: ctypes.util.find_library would run `ldconfig -p`, costing milliseconds per call.
+_libc = ctypes.CDLL("libc.so.6", use_errno=True)
 
 
 def mount(source: str, target: str, fstype: str, flags: int = 0, data: str = "") -> None:

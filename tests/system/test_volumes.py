@@ -84,8 +84,6 @@ def test_ls_output_shapes(otter):
     assert [d["Name"] for d in listed] == ["a", "b"] and list(listed[0]) == INSPECT_KEYS
 
 
-@pytest.mark.xfail(ENGINE != "podman", reason="otter.cli.output.render_format keeps each table row's newline, "
-                                              "printing a blank line after every row")
 def test_ls_table_format(otter):
     otter.run("volume", "create", "v1")
     assert otter.run("volume", "ls", "--format", "table {{.Name}} {{.Driver}}").out == \
