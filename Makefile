@@ -6,9 +6,12 @@ DEMO_STORE := $(CURDIR)/build/demo
 setup:
 	./scripts/setup.sh
 
+OTTER_DEMO := .venv/bin/otter --root $(DEMO_STORE)/root --runroot $(DEMO_STORE)/run
+
 demo: setup
-	.venv/bin/otter --root $(DEMO_STORE)/root --runroot $(DEMO_STORE)/run load -i build/busybox.tar
-	.venv/bin/otter --root $(DEMO_STORE)/root --runroot $(DEMO_STORE)/run images
+	$(OTTER_DEMO) load -q -i build/busybox.tar
+	$(OTTER_DEMO) images
+	$(OTTER_DEMO) run --rm busybox echo "Hello from an otter container"
 
 test: setup
 	.venv/bin/python -m pytest -q tests
