@@ -111,7 +111,7 @@ def cmd_import(ctx, argv: list[str], prog: str) -> int:
     from otter.engine.images import ImportOptions, image_import
     rec = image_import(ctx.engine, ImportOptions(args.path, args.reference, tuple(args.change), args.message),
                        stdin=sys.stdin.buffer)
-    write(("" if args.quiet else "") + f"{rec.id}\n")
+    write(f"{rec.id}\n")
     return 0
 
 
@@ -126,6 +126,8 @@ def cmd_load(ctx, argv: list[str], prog: str) -> int:
     from otter.engine.images import image_load
     recs = image_load(ctx.engine, args.input, stdin=sys.stdin.buffer)
     names = [n for rec in recs for n in rec.names] + [f"sha256:{rec.id}" for rec in recs if not rec.names]
+    if args.quiet:
+        return 0
     write(f"Loaded image: {', '.join(names)}\n" if len(names) == 1 else f"Loaded image(s): {', '.join(names)}\n")
     return 0
 
