@@ -50,38 +50,17 @@ class ImportOptions:
 
 
 def image_import(eng: Engine, opts: ImportOptions, stdin=None) -> ImageRecord:
-    from otter.image.archive import canonical_json
+    from otter.image.builder import NewImage, add_layer, build_image
     from otter.image.changes import apply_changes
-    from otter.image.platform import host_platform
-    from otter.spec import image as oci
-    from otter.spec.wire import to_json
 
-    from otter.image.reference import parse_local_name
-    names = [str(parse_local_name(opts.reference))] if opts.reference else []
+    names = (str(parse_local_name(opts.reference)),) if opts.reference else ()
     container_config = apply_changes({}, list(opts.changes))
     src = stdin if opts.source == "-" else _open_input(opts.source)
     try:
         with _writing(eng):
-            with eng.content.ingest() as ingest:
-                layer, compression = eng.layers.apply(None, src, raw_sink=ingest)
-                blob = ingest.digest
-                size = ingest.size
-                if not eng.content.exists(blob):
-                    ingest.commit()
-            now = rfc3339(time.time())
-            plat = host_platform()
-            config = oci.ImageConfig(
-                created=now, architecture=plat.architecture, os=plat.os, variant=plat.variant,
-                config=container_config, rootfs=oci.RootFS(diff_ids=(layer.diff_id,)),
-                history=(oci.History(created=now, created_by="otter import", comment=opts.message),))
-            config_bytes = canonical_json(to_json(config))
-            config_digest = eng.content.put(config_bytes)
-            manifest = oci.Manifest(
-                config=oci.Descriptor(oci.OCI_CONFIG, str(config_digest), len(config_bytes)),
-                layers=(oci.Descriptor(oci.layer_media_type("oci", compression), str(blob), size),))
-            manifest_digest = eng.content.put(canonical_json(to_json(manifest)))
-            return eng.images.add(manifest_digest, oci.OCI_MANIFEST, config, config_digest, layer.id, layer.size,
-                                  [str(manifest_digest), str(config_digest), str(blob)], names)
+            layer = add_layer(eng.images, None, src)
+            return build_image(eng.images, NewImage(config=container_config, created=rfc3339(time.time()), layer=layer,
+                                                    created_by="otter import", comment=opts.message, names=names))
     finally:
         if src is not stdin:
             src.close()
