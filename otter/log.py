@@ -10,6 +10,7 @@ import time
 LEVELS = ("trace", "debug", "info", "warn", "warning", "error", "fatal", "panic")
 _RANK = {"trace": 0, "debug": 1, "info": 2, "warn": 3, "warning": 3, "error": 4, "fatal": 5, "panic": 6}
 _threshold = _RANK["warn"]
+_START = time.perf_counter()
 
 
 def set_level(level: str) -> None:
@@ -31,6 +32,12 @@ def _emit(level: str, msg: str) -> None:
 
 def debug(msg: str) -> None:
     _emit("debug", msg)
+
+
+def timing(msg: str) -> None:
+    """A debug line stamped with the milliseconds since otter started."""
+    if _RANK["debug"] >= _threshold:
+        _emit("debug", f"{msg} (+{(time.perf_counter() - _START) * 1000:.1f} ms)")
 
 
 def info(msg: str) -> None:

@@ -13,7 +13,8 @@ the code that writes into them (`ensure`), so read-only commands never touch the
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+
+from otter.record import record
 
 
 def default_root(uid: int | None = None) -> str:
@@ -34,7 +35,7 @@ def default_runroot(uid: int | None = None) -> str:
     return f"/tmp/otter-{uid}"
 
 
-@dataclass(frozen=True)
+@record
 class StorePaths:
     root: str
     runroot: str

@@ -144,10 +144,13 @@ def cmd_create(ctx, argv: list[str], prog: str) -> int:
 
 def cmd_run(ctx, argv: list[str], prog: str) -> int:
     args, command = _parse_create(prog, argv, run=True)
+    from otter import log
     from otter.engine.containers import container_create
     from otter.engine.lifecycle import remove_container, run_foreground, start_detached
     eng = ctx.engine
+    log.timing("parsed run flags")
     ctr = container_create(eng, _create_options(args, command, ["run"] + argv))
+    log.timing(f"created container {ctr.id}")
     if args.detach:
         try:
             start_detached(eng, ctr)

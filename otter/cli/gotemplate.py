@@ -698,6 +698,9 @@ def _struct_fields(value: Any) -> list[tuple[str, Any]] | None:
     hook = getattr(value, "__template_fields__", None)
     if hook is not None:
         return [(name, getattr(value, attribute)) for name, attribute in hook.items()]
+    record_fields = getattr(type(value), "__record_fields__", None)  # otter.record records
+    if record_fields is not None:
+        return [(field.name, getattr(value, field.name)) for field in record_fields]
     if hasattr(type(value), "__dataclass_fields__"):
         import dataclasses  # already loaded by whoever made the dataclass; kept off our import path
 

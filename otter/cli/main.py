@@ -11,8 +11,7 @@ import os
 import sys
 
 from otter import __version__
-from otter.errors import (CommandNotExecutable, CommandNotFound, InUse, InvalidState, NotFound,
-                          OtterError)
+from otter.errors import CommandNotExecutable, CommandNotFound, InUse, InvalidState, NotFound, OtterError
 
 # name -> ("module:function", one-line help). Aliases point at the same function.
 COMMANDS: dict[str, tuple[str, str]] = {

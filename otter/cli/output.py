@@ -6,6 +6,7 @@ import json
 import sys
 import time
 
+
 def tabulate(rows: list[list[str]]) -> str:
     """Rows of cells as Podman prints a default table (tabwriter: min width 12, padding 2)."""
     from otter.cli.tabwriter import align

@@ -20,11 +20,10 @@ Vocabulary:
 
 from __future__ import annotations
 
-import dataclasses
 import enum
-from dataclasses import dataclass, field
 
 from otter.errors import InvalidState
+from otter.record import asdict, field, fields, record, replace
 
 
 class State(str, enum.Enum):
@@ -44,7 +43,7 @@ _ALLOWED = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class ContainerConfig:
     """Everything decided at create time. JSON keys are the field names."""
 
@@ -87,7 +86,7 @@ class ContainerConfig:
     log_driver: str = "k8s-file"
 
     def to_json(self) -> dict:
-        doc = dataclasses.asdict(self)
+        doc = asdict(self)
         doc["Mounts"] = doc.pop("mounts")
         return doc
 
@@ -95,11 +94,11 @@ class ContainerConfig:
     def from_json(cls, doc: dict) -> "ContainerConfig":
         doc = dict(doc)
         doc["mounts"] = doc.pop("Mounts", [])
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in doc.items() if k in known})
 
 
-@dataclass(frozen=True)
+@record
 class RuntimeInfo:
     pid: int = 0
     pid_start: int = 0               # the pid's start time (/proc/PID/stat field 22): guards against pid reuse
@@ -115,15 +114,15 @@ class RuntimeInfo:
     stopped_by_user: bool = False
 
     def to_json(self) -> dict:
-        return dataclasses.asdict(self)
+        return asdict(self)
 
     @classmethod
     def from_json(cls, doc: dict) -> "RuntimeInfo":
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in doc.items() if k in known})
 
 
-@dataclass(frozen=True)
+@record
 class Container:
     config: ContainerConfig
     state: State
@@ -148,4 +147,4 @@ class Container:
             raise InvalidState(f"container {self.id} is {self.state.value}: cannot {action}: container state improper")
 
     def with_state(self, state: State, **changes) -> "Container":
-        return Container(self.config, state, dataclasses.replace(self.runtime, **changes))
+        return Container(self.config, state, replace(self.runtime, **changes))

@@ -34,9 +34,9 @@ import os
 import posixpath
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from otter.errors import InvalidArgument
+from otter.record import record
 
 VOLUME_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 
@@ -88,7 +88,7 @@ _DUPLICATE_OPTION = "duplicate mount option passed"
 VOLUME_NAME_ERROR = "running volume create option: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid argument"
 
 
-@dataclass(frozen=True)
+@record
 class MountRequest:
     type: str                        # "bind" | "volume" | "tmpfs"
     source: str                      # host path (bind), volume name ("" = anonymous volume), "" for tmpfs

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from otter.db import Database
 from otter.errors import AlreadyExists, ContainerNotFound, InvalidArgument
+from otter.record import TYPE_CHECKING
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS containers (

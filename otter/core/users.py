@@ -6,13 +6,12 @@ through `resolve_in_root`, so a symlinked /etc/passwd cannot point at the host's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from otter.errors import InvalidArgument
+from otter.record import record
 from otter.sys.safepath import resolve_in_root
 
 
-@dataclass(frozen=True)
+@record
 class ResolvedUser:
     uid: int
     gid: int

@@ -14,16 +14,16 @@ import json
 import os
 import socket
 import subprocess
-from dataclasses import dataclass, field
 
 from otter import log
 from otter.drivers.runc import classify, find_binary, read_error
 from otter.errors import InvalidArgument, RuntimeFailure
+from otter.record import field, record
 
 SYNC_TIMEOUT_S = 120
 
 
-@dataclass(frozen=True)
+@record
 class ConmonRequest:
     cid: str
     name: str

@@ -12,13 +12,13 @@ import os
 import re
 import shutil
 import time
-from dataclasses import dataclass, field
 
 from otter.core.container import Container, ContainerConfig, RuntimeInfo, State
 from otter.core.state import ContainerState
 from otter.core.units import parse_signal, parse_size
 from otter.engine.context import Engine
 from otter.errors import AlreadyExists, ContainerNotFound, InvalidArgument, InvalidState, OtterError
+from otter.record import field, record
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -32,7 +32,7 @@ def states(eng: Engine) -> ContainerState:
     return ContainerState(eng.db)
 
 
-@dataclass(frozen=True)
+@record
 class CreateOptions:
     image: str
     command: tuple[str, ...] = ()
@@ -281,7 +281,7 @@ def container_rename(eng: Engine, text: str, new_name: str) -> None:
 
 # -- removing ---------------------------------------------------------------------------
 
-@dataclass
+@record(frozen=False)
 class RmReport:
     removed: list[str] = field(default_factory=list)       # as the user typed them
     errors: list[OtterError] = field(default_factory=list)

@@ -12,16 +12,16 @@ import json
 import os
 import subprocess
 import tempfile
-from dataclasses import dataclass
 
 from otter import log
 from otter.core.container import State
 from otter.engine.containers import lookup
 from otter.engine.context import Engine
 from otter.errors import InvalidState
+from otter.record import record
 
 
-@dataclass(frozen=True)
+@record
 class ExecOptions:
     container: str
     command: tuple[str, ...]

@@ -136,8 +136,15 @@ def _etc_files(eng: Engine, ctr: Container, bundle: str) -> list:
 
 def _build_config(eng: Engine, ctr: Container, rootfs: str, bundle: str) -> dict:
     from otter.core.users import resolve_user
-    from otter.spec.runtime import (MountSpec, ProcessSpec, Resources, RuntimeSpecInput, build_config, clamp_rlimits,
-                                    parse_ulimit)
+    from otter.spec.runtime import (
+        MountSpec,
+        ProcessSpec,
+        Resources,
+        RuntimeSpecInput,
+        build_config,
+        clamp_rlimits,
+        parse_ulimit,
+    )
     cfg = ctr.config
     user = resolve_user(rootfs, cfg.user)
     env = list(cfg.env)
@@ -293,6 +300,7 @@ def run_foreground(eng: Engine, ctr: Container, interactive: bool) -> int:
         ctr.check("start")
         try:
             bundle = _prepare(eng, ctr)
+            log.timing("prepared the bundle")
             os.makedirs(eng.paths.runtime_state, mode=0o700, exist_ok=True)
             ctr = states(eng).transition(ctr.id, lambda c: _started(c, 0, os.getpid(), "otter"))
         except OtterError as e:
@@ -305,6 +313,7 @@ def run_foreground(eng: Engine, ctr: Container, interactive: bool) -> int:
     stdin = None if (interactive or tty) else subprocess.DEVNULL
     pipe = None if tty else subprocess.PIPE
     proc = subprocess.Popen(argv, stdin=stdin, stdout=pipe, stderr=pipe)
+    log.timing("runtime started")
     forwarded = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
     previous = {s: signal.signal(s, lambda signum, _frame: proc.send_signal(signum)) for s in forwarded}
     held = b""
@@ -312,6 +321,7 @@ def run_foreground(eng: Engine, ctr: Container, interactive: bool) -> int:
         if not tty:
             held = _relay(proc, LogSink(log_path))
         code = proc.wait()
+        log.timing(f"runtime exited with {code}")
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
@@ -320,6 +330,7 @@ def run_foreground(eng: Engine, ctr: Container, interactive: bool) -> int:
         _write_all(sys.stderr.fileno(), held)
     # `runc run` deletes the OCI container itself when it returns.
     cleanup(eng, ctr.id, exit_code=UNKNOWN_EXIT if error else code, runtime_deleted=True)
+    log.timing("cleaned up")
     if error is not None:
         raise error
     return code

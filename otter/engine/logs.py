@@ -10,17 +10,17 @@ import os
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 
 from otter.engine.context import Engine
 from otter.errors import InvalidArgument
+from otter.record import record
 
 _DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)$")
 _UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
 
 
-@dataclass(frozen=True)
+@record
 class LogLine:
     time: float
     stamp: str           # as written
@@ -60,8 +60,8 @@ def _stamp_time(stamp: bytes) -> float:
 
 def parse_lines(raw: bytes) -> list[LogLine]:
     out = []
-    for record in raw.split(b"\n"):
-        parts = record.split(b" ", 3)
+    for entry in raw.split(b"\n"):
+        parts = entry.split(b" ", 3)
         if len(parts) < 3:
             continue
         stamp, stream, tag = parts[0], parts[1], parts[2]

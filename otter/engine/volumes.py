@@ -27,14 +27,22 @@ import secrets
 import shutil
 import sqlite3
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from otter import log
-from otter.core.mounts import (NO_SOURCE_FLAGS, PROPAGATIONS, MountRequest, check_duplicates, check_volume_name,
-                               clean_destination, process_options, runtime_options)
+from otter.core.mounts import (
+    NO_SOURCE_FLAGS,
+    PROPAGATIONS,
+    MountRequest,
+    check_duplicates,
+    check_volume_name,
+    clean_destination,
+    process_options,
+    runtime_options,
+)
 from otter.engine.context import Engine
 from otter.errors import AlreadyExists, InUse, InvalidArgument, OtterError, VolumeNotFound
+from otter.record import field, record
 from otter.spec.runtime import MountSpec
 
 SCHEMA = """
@@ -58,7 +66,7 @@ _UNSUPPORTED_OPTIONS = frozenset({"device", "o", "type", "uid", "gid", "size", "
 _FILTERS = ("name", "label", "driver", "dangling")
 
 
-@dataclass(frozen=True)
+@record
 class Volume:
     name: str
     mountpoint: str
@@ -162,7 +170,7 @@ def _delete(eng: Engine, name: str) -> None:
 
 # -- create -------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@record
 class VolumeCreateOptions:
     name: str | None = None            # None: 64 random hex digits
     driver: str = "local"
@@ -266,7 +274,7 @@ def volume_inspect(eng: Engine, name: str) -> dict:
 
 # -- remove / prune -------------------------------------------------------------------------------
 
-@dataclass
+@record(frozen=False)
 class VolumeRmReport:
     removed: list[str] = field(default_factory=list)
     errors: list[OtterError] = field(default_factory=list)

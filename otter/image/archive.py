@@ -22,7 +22,6 @@ import re
 import shutil
 import tarfile
 import tempfile
-from dataclasses import dataclass
 
 from otter.errors import CorruptContent, InvalidArgument
 from otter.image.content import ContentStore
@@ -30,6 +29,7 @@ from otter.image.digest import Digest, HashingReader, TeeReader
 from otter.image.reference import is_tag_only, parse_normalized
 from otter.image.store import ImageRecord, ImageStore
 from otter.image.tarwriter import TarWriter
+from otter.record import record
 from otter.spec import image as oci
 from otter.spec.wire import from_json, to_json
 from otter.storage.compression import PeekReader, decompressing_reader, detect
@@ -39,7 +39,7 @@ _HEX64 = re.compile(r"([a-f0-9]{64})")
 SPOOL_CHUNK = 1 << 20
 
 
-@dataclass(frozen=True)
+@record
 class PendingImage:
     """An image whose content is committed but which is not recorded yet."""
 

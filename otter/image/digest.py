@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from otter.errors import InvalidArgument
+from otter.record import record
 
 _DIGEST_RE = re.compile(r"^(sha256):([a-f0-9]{64})$|^(sha512):([a-f0-9]{128})$")
 
 
-@dataclass(frozen=True)
+@record
 class Digest:
     algorithm: str
     hex: str

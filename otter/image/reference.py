@@ -15,9 +15,9 @@ Vocabulary:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from otter.errors import InvalidArgument
+from otter.record import record
 
 DEFAULT_TAG = "latest"
 DOCKER_DOMAIN = "docker.io"
@@ -31,7 +31,7 @@ _DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$")
 _HEX_ID_RE = re.compile(r"^(?:sha256:)?[a-f0-9]{64}$")
 
 
-@dataclass(frozen=True)
+@record
 class Reference:
     domain: str
     path: str

@@ -17,12 +17,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 from otter.db import Database
 from otter.errors import ImageNotFound, InvalidArgument
+from otter.record import TYPE_CHECKING, field, record
 
 if TYPE_CHECKING:
     from otter.image.content import ContentStore
@@ -61,7 +60,7 @@ def parse_time(text: str | None) -> float:
         return 0.0
 
 
-@dataclass(frozen=True)
+@record
 class ImageRecord:
     id: str
     digest: str
@@ -125,7 +124,7 @@ class ImageStore:
 
     def lookup(self, text: str) -> ImageRecord:
         """Find a stored image by name, short name, name@digest, full ID or unique ID prefix."""
-        from otter.image.reference import is_id_prefix, lookup_candidates, looks_like_id
+        from otter.image.reference import is_id_prefix, looks_like_id, lookup_candidates
         conn = self.db.connection()
         if looks_like_id(text):
             rec = self.get(text.removeprefix("sha256:"))

@@ -15,8 +15,7 @@ Vocabulary:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from otter.record import field, record
 from otter.spec.wire import jfield
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -54,14 +53,14 @@ def layer_compression(media_type: str) -> str:
     return "none"
 
 
-@dataclass(frozen=True)
+@record
 class Platform:
     architecture: str = jfield("architecture", "")
     os: str = jfield("os", "")
     variant: str | None = jfield("variant")
 
 
-@dataclass(frozen=True)
+@record
 class Descriptor:
     media_type: str = jfield("mediaType", "")
     digest: str = jfield("digest", "")
@@ -70,7 +69,7 @@ class Descriptor:
     platform: Platform | None = jfield("platform")
 
 
-@dataclass(frozen=True)
+@record
 class Manifest:
     schema_version: int = jfield("schemaVersion", 2)
     media_type: str = jfield("mediaType", OCI_MANIFEST)
@@ -79,7 +78,7 @@ class Manifest:
     annotations: dict = jfield("annotations", {})
 
 
-@dataclass(frozen=True)
+@record
 class Index:
     schema_version: int = jfield("schemaVersion", 2)
     media_type: str | None = jfield("mediaType", OCI_INDEX)
@@ -87,13 +86,13 @@ class Index:
     annotations: dict = jfield("annotations", {})
 
 
-@dataclass(frozen=True)
+@record
 class RootFS:
     type: str = jfield("type", "layers")
     diff_ids: tuple[str, ...] = jfield("diff_ids", (), omitempty=False)
 
 
-@dataclass(frozen=True)
+@record
 class History:
     created: str | None = jfield("created")
     created_by: str | None = jfield("created_by")
@@ -102,7 +101,7 @@ class History:
     empty_layer: bool | None = jfield("empty_layer")
 
 
-@dataclass(frozen=True)
+@record
 class ImageConfig:
     """The image configuration. `config` (Env, Cmd, Entrypoint, WorkingDir, User, Labels,
     ExposedPorts, Volumes, StopSignal) stays a plain dict: its keys are already the JSON names

@@ -28,11 +28,13 @@ import os
 import posixpath
 import resource
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
 
 from otter.errors import InvalidArgument
+from otter.record import TYPE_CHECKING, field, record
 from otter.spec import seccomp
+
+if TYPE_CHECKING:
+    from typing import Any
 
 OCI_VERSION = "1.0.2-dev"
 
@@ -92,7 +94,7 @@ class InvalidSpec(InvalidArgument, ValueError):
     """Container settings that cannot be turned into a runtime config."""
 
 
-@dataclass(frozen=True)
+@record
 class MountSpec:
     destination: str
     type: str
@@ -100,14 +102,14 @@ class MountSpec:
     options: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class Rlimit:
     type: str  # "RLIMIT_NOFILE", ...
     soft: int
     hard: int
 
 
-@dataclass(frozen=True)
+@record
 class Resources:
     memory: int | None = None  # bytes
     cpu_quota: int | None = None  # microseconds per period
@@ -116,7 +118,7 @@ class Resources:
     shm_size: int | None = None  # bytes, for the /dev/shm tmpfs
 
 
-@dataclass(frozen=True)
+@record
 class ProcessSpec:
     args: tuple[str, ...]
     env: tuple[str, ...]
@@ -130,7 +132,7 @@ class ProcessSpec:
     umask: int = 0o022
 
 
-@dataclass(frozen=True)
+@record
 class RuntimeSpecInput:
     rootfs: str  # absolute path of the mounted rootfs
     process: ProcessSpec

@@ -35,11 +35,14 @@ from __future__ import annotations
 
 import functools
 import json
-import platform
+import os
 from collections.abc import Iterable
-from typing import Any
 
 from otter.errors import InvalidArgument
+from otter.record import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_PROFILE = "/usr/share/containers/seccomp.json"
 
@@ -79,7 +82,7 @@ class InvalidProfile(InvalidArgument, ValueError):
 
 def native_arch() -> str:
     """The running kernel's arch in libseccomp spelling ("amd64" on x86_64)."""
-    machine = platform.machine()
+    machine = os.uname().machine
     return _MACHINE_TO_ARCH.get(machine, machine)
 
 

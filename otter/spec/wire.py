@@ -1,4 +1,4 @@
-"""Encoding frozen dataclasses to and from JSON with explicit JSON names.
+"""Encoding records (`otter.record`) to and from JSON with explicit JSON names.
 
 A wire type declares each field's JSON name with `jfield("mediaType")`. `to_json` drops
 fields whose value is None (and, with `omitempty=True` in the field, empty collections),
@@ -7,23 +7,24 @@ as Go's `omitempty` does; `from_json` ignores unknown keys so newer documents st
 
 from __future__ import annotations
 
-import dataclasses
 import types
 import typing
 from typing import Any
+
+from otter.record import field, fields, is_record
 
 
 def jfield(name: str, default: Any = None, omitempty: bool = True, **kw) -> Any:
     if isinstance(default, (list, dict)):
         factory = list if isinstance(default, list) else dict
-        return dataclasses.field(default_factory=factory, metadata={"json": name, "omitempty": omitempty}, **kw)
-    return dataclasses.field(default=default, metadata={"json": name, "omitempty": omitempty}, **kw)
+        return field(default_factory=factory, metadata={"json": name, "omitempty": omitempty}, **kw)
+    return field(default=default, metadata={"json": name, "omitempty": omitempty}, **kw)
 
 
 def to_json(obj: Any) -> Any:
-    if dataclasses.is_dataclass(obj):
+    if is_record(obj):
         out: dict[str, Any] = {}
-        for f in dataclasses.fields(obj):
+        for f in fields(obj):
             value = getattr(obj, f.name)
             if value is None or (f.metadata.get("omitempty") and isinstance(value, (list, tuple, dict)) and not value):
                 continue
@@ -39,7 +40,7 @@ def to_json(obj: Any) -> Any:
 def from_json(cls: type, data: Any) -> Any:
     hints = typing.get_type_hints(cls)
     kwargs = {}
-    for f in dataclasses.fields(cls):
+    for f in fields(cls):
         key = f.metadata.get("json", f.name)
         if key not in data:
             continue
@@ -57,6 +58,6 @@ def _decode(tp: Any, value: Any) -> Any:
         return _decode(inner[0], value) if len(inner) == 1 else value
     if origin in (tuple, list) and args:
         return tuple(_decode(args[0], v) for v in value)
-    if dataclasses.is_dataclass(tp):
+    if is_record(tp):
         return from_json(tp, value)
     return value

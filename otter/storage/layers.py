@@ -17,11 +17,10 @@ Callers hold the store lock while applying or removing layers.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from otter.db import Database
 from otter.errors import CorruptContent, InvalidArgument
+from otter.record import TYPE_CHECKING, record
 
 if TYPE_CHECKING:
     from otter.storage.snapshot import Snapshotter
@@ -50,7 +49,7 @@ def layer_key(layer_id: str) -> str:
     return layer_id.split(":", 1)[1]
 
 
-@dataclass(frozen=True)
+@record
 class Layer:
     id: str
     parent: str | None

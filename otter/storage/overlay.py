@@ -12,7 +12,6 @@ kernel >= 5.11) it is `user.overlay.opaque` and the mount needs the `userxattr` 
 
 from __future__ import annotations
 
-import base64
 import os
 
 from otter.paths import StorePaths
@@ -37,6 +36,7 @@ class OverlaySnapshotter(Snapshotter):
         return staging
 
     def commit(self, staging: str, layer_id: str) -> None:
+        import base64
         short = base64.b32encode(os.urandom(15)).decode().rstrip("=")
         with open(os.path.join(staging, "link"), "w") as f:
             f.write(short)

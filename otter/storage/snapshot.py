@@ -21,16 +21,15 @@ from __future__ import annotations
 import abc
 import os
 import shutil
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from otter.paths import StorePaths
+from otter.record import TYPE_CHECKING, record
 
 if TYPE_CHECKING:
     from otter.storage.unpack import ApplyOptions
 
 
-@dataclass(frozen=True)
+@record
 class Mount:
     """A mount description: what to pass to mount(2) (or to a runtime's `mounts`)."""
 

@@ -24,9 +24,9 @@ import posixpath
 import shutil
 import stat
 import tarfile
-from dataclasses import dataclass
 
 from otter.errors import CorruptContent, UnsafeContent
+from otter.record import record
 from otter.sys.safepath import clean_member_name, resolve_in_root
 
 WHITEOUT_PREFIX = ".wh."
@@ -37,7 +37,7 @@ XATTR_PAX_PREFIX = "SCHILY.xattr."
 COPY_BUFSIZE = 1 << 20
 
 
-@dataclass(frozen=True)
+@record
 class ApplyOptions:
     whiteouts: str = "overlay"          # "overlay" or "delete"
     xattr_prefix: str = "trusted."      # "user." inside a user namespace (overlay `userxattr`)
