@@ -214,10 +214,12 @@ class Case:
     before    untimed, before every run (warm-up included): e.g. remove the image a load adds;
     check     untimed, after every run, given its Result: raise BenchError if the run did not
               do its job (an exit status of 0 alone proves little);
+    timed     instead of timing `args`, call this and take its Result (e.g. a parallel batch);
     teardown  untimed, once after the last run (also on the way out after a failure);
     payload_bytes  bytes moved per run, to print a throughput (0: none).
     """
     args: list[str]
+    timed: Callable[[], Result] | None = None   # times something other than one command
     setup: Callable[[], None] = _nothing
     before: Callable[[], None] = _nothing
     check: Callable[[Result], None] = lambda result: None
@@ -356,6 +358,139 @@ def sc_save(ctx: Context, eng: Engine) -> Case:
                 teardown=remove_out, payload_bytes=os.path.getsize(archive))
 
 
+# -- containers --------------------------------------------------------------------------------
+
+BUSYBOX_REF = "localhost/busybox:latest"
+BUSYBOX_ARCHIVE = os.path.join(REPO, "build", "busybox.tar")
+N_PARALLEL = 20
+
+
+def _ids(eng: Engine) -> list[str]:
+    return eng.run("ps", "-a", "-q").stdout.split()
+
+
+def _remove_all_containers(eng: Engine) -> None:
+    eng.run("rm", "-a", "-f")
+    left = _ids(eng)
+    if left:
+        raise BenchError(f"{eng.name}: `rm -a -f` exited 0 but {len(left)} container(s) remain")
+
+
+def _status(eng: Engine, name: str) -> str:
+    return eng.run("inspect", "--format", "{{.State.Status}}", name).stdout.strip()
+
+
+def _busybox(eng: Engine) -> Callable[[], None]:
+    def setup() -> None:
+        if not os.path.exists(BUSYBOX_ARCHIVE):
+            raise BenchError(f"{BUSYBOX_ARCHIVE} is missing: run `make setup` first")
+        eng.ensure_image(BUSYBOX_REF, BUSYBOX_ARCHIVE)
+        _remove_all_containers(eng)
+    return setup
+
+
+@scenario("run-rm", "`run --rm --network none busybox true` (seccomp on): the start-up a user waits for")
+def sc_run_rm(ctx: Context, eng: Engine) -> Case:
+    def check(r: Result) -> None:
+        if _ids(eng):
+            raise BenchError(f"{eng.name}: `run --rm` left a container behind")
+    return Case(args=["run", "--rm", "--network", "none", BUSYBOX_REF, "true"], setup=_busybox(eng), check=check)
+
+
+@scenario("run-d", "`run -d --network none busybox sleep 1000` (removed untimed between runs)")
+def sc_run_d(ctx: Context, eng: Engine) -> Case:
+    def before() -> None:
+        _remove_all_containers(eng)
+
+    def check(r: Result) -> None:
+        if _status(eng, "bench-d") != "running":
+            raise BenchError(f"{eng.name}: `run -d` exited 0 but bench-d is not running")
+    return Case(args=["run", "-d", "--name", "bench-d", "--network", "none", BUSYBOX_REF, "sleep", "1000"],
+                setup=_busybox(eng), before=before, check=check, teardown=lambda: _remove_all_containers(eng))
+
+
+@scenario("stop", "`stop -t 0` of a running container (started untimed)")
+def sc_stop(ctx: Context, eng: Engine) -> Case:
+    def before() -> None:
+        _remove_all_containers(eng)
+        eng.run("run", "-d", "--name", "bench-s", "--network", "none", BUSYBOX_REF, "sleep", "1000")
+
+    def check(r: Result) -> None:
+        if _status(eng, "bench-s") != "exited":
+            raise BenchError(f"{eng.name}: `stop` exited 0 but bench-s is not exited")
+    return Case(args=["stop", "-t", "0", "bench-s"], setup=_busybox(eng), before=before, check=check,
+                teardown=lambda: _remove_all_containers(eng))
+
+
+@scenario("rm", "`rm` of an exited container (run untimed)")
+def sc_rm(ctx: Context, eng: Engine) -> Case:
+    def before() -> None:
+        _remove_all_containers(eng)
+        eng.run("run", "--name", "bench-r", "--network", "none", BUSYBOX_REF, "true")
+
+    def check(r: Result) -> None:
+        if _ids(eng):
+            raise BenchError(f"{eng.name}: `rm` exited 0 but the container still exists")
+    return Case(args=["rm", "bench-r"], setup=_busybox(eng), before=before, check=check)
+
+
+def _with_containers(eng: Engine, n: int) -> Callable[[], None]:
+    def setup() -> None:
+        _busybox(eng)()
+        for i in range(n):
+            eng.run("create", "--name", f"bench-c{i:03d}", "--network", "none", BUSYBOX_REF, "true")
+    return setup
+
+
+def _ps_scenario(n: int) -> None:
+    @scenario(f"ps-{n}", f"`ps -a` with {n} created containers (created untimed)")
+    def sc_ps(ctx: Context, eng: Engine) -> Case:
+        def check(r: Result) -> None:
+            rows = [line for line in r.stdout.splitlines()[1:] if line.strip()]
+            if len(rows) != n:
+                raise BenchError(f"{eng.name}: ps -a listed {len(rows)} containers, expected {n}")
+        return Case(args=["ps", "-a"], setup=_with_containers(eng, n), check=check,
+                    teardown=lambda: _remove_all_containers(eng))
+
+
+for _n in (0, 50, 200):
+    _ps_scenario(_n)
+
+
+@scenario("inspect-200", "`inspect` of one container among 200")
+def sc_inspect(ctx: Context, eng: Engine) -> Case:
+    def check(r: Result) -> None:
+        if json.loads(r.stdout)[0]["Name"].lstrip("/") != "bench-c100":
+            raise BenchError(f"{eng.name}: inspect printed the wrong container")
+    return Case(args=["inspect", "bench-c100"], setup=_with_containers(eng, 200), check=check,
+                teardown=lambda: _remove_all_containers(eng))
+
+
+@scenario("parallel-20", f"{N_PARALLEL} x `run -d ... sleep 1000` at once (wall time of the batch)")
+def sc_parallel(ctx: Context, eng: Engine) -> Case:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def batch() -> Result:
+        args = [["run", "-d", "--name", f"bench-p{i:02d}", "--network", "none", BUSYBOX_REF, "sleep", "1000"]
+                for i in range(N_PARALLEL)]
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=N_PARALLEL) as pool:
+            procs = list(pool.map(lambda a: eng._exec(a, CMD_TIMEOUT)[0], args))
+        seconds = time.perf_counter() - t0
+        failed = [p for p in procs if p.returncode != 0]
+        if failed:
+            raise BenchError(f"{eng.name}: {len(failed)} of {N_PARALLEL} parallel runs failed: "
+                             f"{failed[0].stderr.decode(errors='replace').strip()}")
+        return Result(seconds, "", "")
+
+    def check(r: Result) -> None:
+        running = eng.run("ps", "-q").stdout.split()
+        if len(running) != N_PARALLEL:
+            raise BenchError(f"{eng.name}: {len(running)} of {N_PARALLEL} containers running after the batch")
+    return Case(args=[], timed=batch, setup=_busybox(eng), before=lambda: _remove_all_containers(eng), check=check,
+                teardown=lambda: _remove_all_containers(eng))
+
+
 # ---------------------------------------------------------------------------------------------
 # Measuring
 # ---------------------------------------------------------------------------------------------
@@ -401,7 +536,7 @@ def measure(sc: Scenario, ctx: Context, engines: list[Engine], runs: int, warmup
         def once(name: str) -> float:
             case = cases[name]
             case.before()
-            result = by_name[name].timed(case.args)
+            result = case.timed() if case.timed is not None else by_name[name].timed(case.args)
             case.check(result)
             return result.seconds
 

@@ -63,6 +63,9 @@ class ContainerState:
         return AlreadyExists(f"the container name \"{name}\" is already in use by {owner}. "
                              "You have to remove that container to be able to reuse that name: that name is already in use")
 
+    def name_taken(self, name: str) -> bool:
+        return self.db.connection().execute("SELECT 1 FROM containers WHERE name=?", (name,)).fetchone() is not None
+
     def get(self, container_id: str) -> "Container | None":
         row = self.db.connection().execute("SELECT * FROM containers WHERE id=?", (container_id,)).fetchone()
         return _row(row) if row else None

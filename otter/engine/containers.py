@@ -134,12 +134,14 @@ def _security(opts: tuple[str, ...]) -> tuple[str, bool]:
     return seccomp, nnp
 
 
-def generate_name(taken: set[str]) -> str:
-    while True:
-        a, n = os.urandom(2)
-        name = f"{_ADJECTIVES[a % len(_ADJECTIVES)]}_{_NOUNS[n % len(_NOUNS)]}"
-        if name not in taken:
+def generate_name(st: ContainerState) -> str:
+    """A random free `adjective_noun` name, with a numeric suffix once the pairs run out."""
+    for attempt in range(64):
+        a, n, k = os.urandom(3)
+        name = f"{_ADJECTIVES[a % len(_ADJECTIVES)]}_{_NOUNS[n % len(_NOUNS)]}" + (f"{k}" if attempt > 16 else "")
+        if not st.name_taken(name):
             return name
+    return "otter_" + os.urandom(6).hex()
 
 
 def container_create(eng: Engine, opts: CreateOptions) -> Container:
@@ -201,9 +203,8 @@ def container_create(eng: Engine, opts: CreateOptions) -> Container:
             pass
 
     cid = os.urandom(32).hex()
-    taken = {c.name for c in st.list()}
-    name = opts.name or generate_name(taken)
-    if name in taken:
+    name = opts.name or generate_name(st)
+    if st.name_taken(name):
         raise st._name_taken(name)
     made_snapshot = False
     mount_records: list[dict] = []

@@ -296,24 +296,30 @@ def run_foreground(eng: Engine, ctr: Container, interactive: bool) -> int:
     runc relays the terminal itself and nothing is logged.
     """
     log_path = eng.paths.container_log(ctr.id)
+    tty = ctr.config.tty
     with lock(eng, ctr.id):
         ctr.check("start")
         try:
             bundle = _prepare(eng, ctr)
             log.timing("prepared the bundle")
             os.makedirs(eng.paths.runtime_state, mode=0o700, exist_ok=True)
-            ctr = states(eng).transition(ctr.id, lambda c: _started(c, 0, os.getpid(), "otter"))
         except OtterError as e:
             _failed_start(eng, ctr, e)
             raise
-    runtime_log = os.path.join(bundle, "runtime.log")
-    argv = eng.runtime.run_argv(ctr.id, bundle, os.path.join(bundle, "pidfile"), runtime_log)
-    log.debug(f"running {' '.join(argv)}")
-    tty = ctr.config.tty
-    stdin = None if (interactive or tty) else subprocess.DEVNULL
-    pipe = None if tty else subprocess.PIPE
-    proc = subprocess.Popen(argv, stdin=stdin, stdout=pipe, stderr=pipe)
-    log.timing("runtime started")
+        runtime_log = os.path.join(bundle, "runtime.log")
+        argv = eng.runtime.run_argv(ctr.id, bundle, os.path.join(bundle, "pidfile"), runtime_log)
+        log.debug(f"running {' '.join(argv)}")
+        stdin = None if (interactive or tty) else subprocess.DEVNULL
+        pipe = None if tty else subprocess.PIPE
+        proc = subprocess.Popen(argv, stdin=stdin, stdout=pipe, stderr=pipe)
+        log.timing("runtime started")
+        # Recorded while runc is still setting the container up: the two overlap.
+        try:
+            ctr = states(eng).transition(ctr.id, lambda c: _started(c, 0, os.getpid(), "otter"))
+        except OtterError:
+            proc.kill()
+            proc.wait()
+            raise
     forwarded = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
     previous = {s: signal.signal(s, lambda signum, _frame: proc.send_signal(signum)) for s in forwarded}
     held = b""
@@ -432,6 +438,10 @@ def cleanup(eng: Engine, cid: str, exit_code: int | None = None, runtime_deleted
             code = exit_code if exit_code is not None else _exit_code_from_file(eng, cid)
             if not runtime_deleted:
                 _delete_oci(eng, cid)
+            if ctr.config.auto_remove:
+                # Straight to removal: recording the exit first would cost a transaction.
+                _remove_record(eng, ctr, volumes=True, runtime_deleted=True)
+                return None
             unmount_rootfs(eng, cid)
             oom = os.path.exists(os.path.join(eng.paths.bundle(cid), "oom"))
             ctr = st.transition(cid, lambda c: c.with_state(
@@ -575,9 +585,10 @@ def remove_container(eng: Engine, ctr: Container, force: bool = False, volumes: 
             _remove_record(eng, cur, volumes)
 
 
-def _remove_record(eng: Engine, ctr: Container, volumes: bool) -> None:
+def _remove_record(eng: Engine, ctr: Container, volumes: bool, runtime_deleted: bool = False) -> None:
     """Remove a stopped container's OCI state, mounts, storage, record (and anonymous volumes)."""
-    _delete_oci(eng, ctr.id)
+    if not runtime_deleted:
+        _delete_oci(eng, ctr.id)
     unmount_rootfs(eng, ctr.id)
     states(eng).remove(ctr.id)
     remove_storage(eng, ctr.id)
