@@ -17,7 +17,7 @@ class Parser(argparse.ArgumentParser):
         super().__init__(prog=prog, description=description, allow_abbrev=False, add_help=False,
                          formatter_class=argparse.RawDescriptionHelpFormatter, **kw)
         self.add_argument("--help", action="help", help="Help for this command")
-        self.bool_flags: dict[str, str] = {}   # long flag -> dest
+        self.bool_flags: dict[str, str] = {}   # flag ("--rm", "-a") -> dest
 
     def error(self, message: str):  # type: ignore[override]
         message = message.replace("unrecognized arguments:", "unknown flag:")
@@ -28,8 +28,7 @@ class Parser(argparse.ArgumentParser):
         As with cobra, a value is only taken after `=`, never from the next argument."""
         action = self.add_argument(*flags, action="store_true", default=default, help=help, dest=dest)
         for flag in flags:
-            if flag.startswith("--"):
-                self.bool_flags[flag] = action.dest
+            self.bool_flags[flag] = action.dest
 
 
 def parse_bool(text) -> bool:
@@ -68,6 +67,19 @@ def parse(parser: Parser, argv: list[str]) -> argparse.Namespace:
 
 def write(text: str) -> None:
     sys.stdout.write(text)
+
+
+def dispatch(ctx, argv: list[str], prog: str, title: str, verbs: dict) -> int:
+    """Run `prog VERB ARGS...` for a command group (image, container, volume): `verbs` maps
+    each verb to its command function `(ctx, argv, prog) -> int`."""
+    if not argv or argv[0] in ("-h", "--help"):
+        write(f"{title}\n\nUsage:\n  {prog} [command]\n\nAvailable Commands:\n" +
+              "".join(f"  {name}\n" for name in sorted(verbs)))
+        return 0 if argv else 125
+    verb = verbs.get(argv[0])
+    if verb is None:
+        raise UsageError(f"unrecognized command `{prog} {argv[0]}`\nTry '{prog} --help' for more information")
+    return verb(ctx, argv[1:], f"{prog} {argv[0]}")
 
 
 def split_command(parser: Parser, argv: list[str]) -> tuple[list[str], list[str]]:

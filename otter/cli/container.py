@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from otter.cli.common import Parser, parse, split_command, write
+from otter.cli.common import Parser, dispatch, parse, split_command, write
 from otter.cli.main import ExitStatus, UsageError, exit_code_for, print_error
 from otter.cli.output import ago, go_time, print_json, render_format, tabulate
 from otter.errors import OtterError
@@ -19,25 +19,13 @@ SUBCOMMANDS = {
 
 
 def cmd_container(ctx, argv: list[str], prog: str) -> int:
-    extra = _extra_subcommands()
-    if not argv or argv[0] in ("-h", "--help"):
-        write("Manage containers\n\nUsage:\n  otter container [command]\n\nAvailable Commands:\n" +
-              "".join(f"  {name}\n" for name in sorted({**SUBCOMMANDS, **extra})))
-        return 0 if argv else 125
-    sub = argv[0]
-    if sub in SUBCOMMANDS:
-        return globals()[SUBCOMMANDS[sub]](ctx, argv[1:], f"{prog} {sub}")
-    if sub in extra:
-        from otter.cli.main import resolve
-        return resolve(sub)(ctx, argv[1:], f"{prog} {sub}")
-    raise UsageError(f"unrecognized command `{prog} {sub}`\nTry '{prog} --help' for more information")
-
-
-def _extra_subcommands() -> dict[str, str]:
-    """Container verbs that live in their own CLI modules but also answer to `container X`."""
-    from otter.cli.main import COMMANDS
-    names = ("exec", "logs", "attach", "top", "port", "cp", "diff", "commit", "export")
-    return {n: COMMANDS[n][0] for n in names if n in COMMANDS}
+    from otter.cli.main import COMMANDS, resolve
+    verbs = {verb: globals()[fn] for verb, fn in SUBCOMMANDS.items()}
+    # Container verbs with a top-level command of their own also answer to `container VERB`.
+    for verb in ("exec", "logs", "attach", "top", "port", "cp", "diff", "commit", "export"):
+        if verb in COMMANDS:
+            verbs[verb] = lambda c, a, p, verb=verb: resolve(verb)(c, a, p)
+    return dispatch(ctx, argv, prog, "Manage containers", verbs)
 
 
 # -- create / run ------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from otter.cli.common import Parser, parse, write
+from otter.cli.common import Parser, dispatch, parse, write
 from otter.cli.main import ExitStatus, exit_code_for, print_error
 from otter.cli.output import ago, go_time, human_size, print_json, render_format, tabulate
 
@@ -17,15 +17,7 @@ SUBCOMMANDS = {
 
 
 def cmd_image(ctx, argv: list[str], prog: str) -> int:
-    if not argv or argv[0] in ("-h", "--help"):
-        write("Manage images\n\nUsage:\n  otter image [command]\n\nAvailable Commands:\n" +
-              "".join(f"  {name}\n" for name in SUBCOMMANDS))
-        return 0 if argv else 125
-    sub = argv[0]
-    if sub not in SUBCOMMANDS:
-        from otter.cli.main import UsageError
-        raise UsageError(f"unrecognized command `{prog} {sub}`\nTry '{prog} --help' for more information")
-    return globals()[SUBCOMMANDS[sub]](ctx, argv[1:], f"{prog} {sub}")
+    return dispatch(ctx, argv, prog, "Manage images", {verb: globals()[fn] for verb, fn in SUBCOMMANDS.items()})
 
 
 # -- images -----------------------------------------------------------------------------

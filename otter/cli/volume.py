@@ -6,7 +6,7 @@ import csv
 import sys
 from datetime import datetime
 
-from otter.cli.common import Parser, parse, write
+from otter.cli.common import Parser, dispatch, parse, write
 from otter.cli.main import ExitStatus, UsageError, exit_code_for, print_error
 from otter.cli.output import go_time, print_json, render_format, tabulate
 from otter.errors import InvalidArgument, OtterError, VolumeNotFound
@@ -21,14 +21,7 @@ VOLUME_HEADERS = {"Name": "VOLUME NAME"}
 
 
 def cmd_volume(ctx, argv: list[str], prog: str) -> int:
-    if not argv or argv[0] in ("-h", "--help"):
-        write("Manage volumes\n\nUsage:\n  otter volume [command]\n\nAvailable Commands:\n" +
-              "".join(f"  {name}\n" for name in SUBCOMMANDS))
-        return 0 if argv else 125
-    sub = argv[0]
-    if sub not in SUBCOMMANDS:
-        raise UsageError(f"unrecognized command `{prog} {sub}`\nTry '{prog} --help' for more information")
-    return globals()[SUBCOMMANDS[sub]](ctx, argv[1:], f"{prog} {sub}")
+    return dispatch(ctx, argv, prog, "Manage volumes", {verb: globals()[fn] for verb, fn in SUBCOMMANDS.items()})
 
 
 def _csv_values(values: list[str]) -> list[str]:

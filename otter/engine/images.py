@@ -11,11 +11,11 @@ import contextlib
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from otter.engine.context import Engine
 from otter.errors import ImageNotFound, InUse, InvalidArgument, OtterError
 from otter.image.store import ImageRecord
+from otter.record import field, record
 
 
 def rfc3339(ts: float) -> str:
@@ -41,7 +41,7 @@ def _writing(eng: Engine) -> Iterator[None]:
 
 # -- import -----------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@record
 class ImportOptions:
     source: str                      # a path, or "-" for standard input
     reference: str | None = None
@@ -52,6 +52,7 @@ class ImportOptions:
 def image_import(eng: Engine, opts: ImportOptions, stdin=None) -> ImageRecord:
     from otter.image.builder import NewImage, add_layer, build_image
     from otter.image.changes import apply_changes
+    from otter.image.reference import parse_local_name
 
     names = (str(parse_local_name(opts.reference)),) if opts.reference else ()
     container_config = apply_changes({}, list(opts.changes))
@@ -92,7 +93,7 @@ def image_load(eng: Engine, source: str | None, stdin=None) -> list[ImageRecord]
             src.close()
 
 
-@dataclass(frozen=True)
+@record
 class SaveOptions:
     images: tuple[str, ...]
     output: str | None = None         # None: standard output
@@ -178,13 +179,13 @@ def _save_dir(path: str, write) -> None:
 
 # -- list -------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@record
 class ListOptions:
     all: bool = False
     filters: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class ImageRow:
     """One row of `images`: an image under one of its names (or `<none>` when dangling)."""
 
@@ -268,7 +269,7 @@ def image_untag(eng: Engine, image: str, names: list[str]) -> None:
 
 # -- remove / prune ---------------------------------------------------------------------
 
-@dataclass
+@record(frozen=False)
 class RemoveReport:
     untagged: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
@@ -379,7 +380,7 @@ def _comment(cfg: dict) -> str:
     return (history[-1].get("comment") or "") if history else cfg.get("comment", "")
 
 
-@dataclass(frozen=True)
+@record
 class HistoryEntry:
     id: str            # the image ID for the top entry, "<missing>" below it, as Podman prints
     created: float

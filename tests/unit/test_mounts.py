@@ -12,8 +12,16 @@ import os
 import pytest
 
 from otter.core.container import Container, ContainerConfig, RuntimeInfo, State
-from otter.core.mounts import (NO_SOURCE_FLAGS, MountRequest, check_duplicates, parse_mount_flag, parse_tmpfs_flag,
-                               parse_volume_flag, process_options, runtime_options)
+from otter.core.mounts import (
+    NO_SOURCE_FLAGS,
+    MountRequest,
+    check_duplicates,
+    parse_mount_flag,
+    parse_tmpfs_flag,
+    parse_volume_flag,
+    process_options,
+    runtime_options,
+)
 from otter.core.state import ContainerState
 from otter.engine import volumes
 from otter.engine.context import Engine

@@ -14,8 +14,18 @@ import pytest
 from otter.errors import InvalidArgument
 from otter.spec import runtime, seccomp
 from otter.spec.runtime import (
-    DEFAULT_CAPS, RLIM_INFINITY, InvalidSpec, MountSpec, ProcessSpec, Resources, Rlimit, RuntimeSpecInput,
-    build_config, cap_set, clamp_rlimits, parse_ulimit,
+    DEFAULT_CAPS,
+    RLIM_INFINITY,
+    InvalidSpec,
+    MountSpec,
+    ProcessSpec,
+    Resources,
+    Rlimit,
+    RuntimeSpecInput,
+    build_config,
+    cap_set,
+    clamp_rlimits,
+    parse_ulimit,
 )
 
 PODMAN_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_NET_BIND_SERVICE",
