@@ -109,3 +109,11 @@ def split_command(parser: Parser, argv: list[str]) -> tuple[list[str], list[str]
                     break
         i += 1
     return argv, []
+
+
+def exists_command(ctx, argv: list[str], prog: str, noun: str, exists) -> int:
+    """`otter NOUN exists NAME`: exit 0 when `exists(engine, NAME)`, 1 when not (Podman)."""
+    p = Parser(prog, f"Check if a {noun} exists in local storage")
+    p.add_argument("name", metavar=noun.upper())
+    args = parse(p, argv)
+    return 0 if exists(ctx.engine, args.name) else 1

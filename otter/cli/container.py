@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from otter.cli.common import Parser, dispatch, parse, split_command, write
+from otter.cli.common import Parser, dispatch, exists_command, parse, split_command, write
 from otter.cli.main import ExitStatus, UsageError, exit_code_for, print_error
 from otter.cli.output import ago, go_time, print_json, render_format, tabulate
 from otter.errors import OtterError
@@ -359,11 +359,8 @@ def cmd_rename(ctx, argv: list[str], prog: str) -> int:
 
 
 def cmd_exists(ctx, argv: list[str], prog: str) -> int:
-    p = Parser(prog, "Check if a container exists in local storage")
-    p.add_argument("container")
-    args = parse(p, argv)
     from otter.engine.containers import container_exists
-    return 0 if container_exists(ctx.engine, args.container) else 1
+    return exists_command(ctx, argv, prog, "container", container_exists)
 
 
 def cmd_inspect(ctx, argv: list[str], prog: str) -> int:
