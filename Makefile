@@ -15,6 +15,7 @@ demo: setup
 
 test: setup
 	.venv/bin/python -m pytest -q tests
+	./scripts/test-rootless.sh
 
 bench: setup
 	.venv/bin/python bench/bench.py

@@ -17,8 +17,14 @@ import os
 from otter.record import record
 
 
+def _owner() -> int:
+    """The store owner's uid: the real user even inside the rootless namespace."""
+    from otter.sys.userns import rootless_uid
+    return rootless_uid() or 0
+
+
 def default_root(uid: int | None = None) -> str:
-    uid = os.getuid() if uid is None else uid
+    uid = _owner() if uid is None else uid
     if uid == 0:
         return "/var/lib/otter"
     data_home = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
@@ -26,7 +32,7 @@ def default_root(uid: int | None = None) -> str:
 
 
 def default_runroot(uid: int | None = None) -> str:
-    uid = os.getuid() if uid is None else uid
+    uid = _owner() if uid is None else uid
     if uid == 0:
         return "/run/otter"
     runtime_dir = os.environ.get("XDG_RUNTIME_DIR")

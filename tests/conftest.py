@@ -49,6 +49,20 @@ class Engine:
         self.run("load", "-i", BUSYBOX_ARCHIVE)
 
 
+ROOTLESS = os.getuid() != 0
+
+
+def mounts_under(path: str) -> list[str]:
+    """Mount points below `path`, as the engine sees them: rootless otter mounts inside the
+    mount namespace of the user's pause process, invisible from this process's own."""
+    mountinfo = "/proc/self/mountinfo"
+    if ROOTLESS:
+        with open(f"/tmp/otter-{os.getuid()}/pause.pid") as f:
+            mountinfo = f"/proc/{f.read().strip()}/mountinfo"
+    with open(mountinfo) as f:
+        return [line.split()[4] for line in f if line.split()[4].startswith(path)]
+
+
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = REPO + os.pathsep + env.get("PYTHONPATH", "")

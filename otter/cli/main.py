@@ -43,12 +43,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "logs": ("otter.cli.container:cmd_logs", "Fetch the logs of one or more containers"),
     "attach": ("otter.cli.container:cmd_attach", "Attach to a running container"),
     "top": ("otter.cli.container:cmd_top", "Display the running processes of a container"),
+    "unshare": ("otter.cli.unshare:cmd_unshare", "Run a command in a modified user namespace"),
     "port": ("otter.cli.container:cmd_port", "List port mappings or a specific mapping for the container"),
     "cp": ("otter.cli.container_files:cmd_cp", "Copy files/folders between a container and the local filesystem"),
     "diff": ("otter.cli.container_files:cmd_diff", "Display the changes to the object's file system"),
     "commit": ("otter.cli.container_files:cmd_commit", "Create new image based on the changed container"),
     "export": ("otter.cli.container_files:cmd_export", "Export container's filesystem contents as a tar archive"),
 }
+
+# Commands that never touch a store, so never need the rootless user namespace.
+NO_STORE_COMMANDS = {"help", "version", "completion"}
 
 GLOBAL_FLAGS_WITH_VALUE = {"--root", "--runroot", "--storage-driver", "--log-level", "--runtime"}
 
@@ -177,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if command not in COMMANDS:
             raise UsageError(f"unrecognized command `otter {command}`\nTry 'otter --help' for more information")
+        if command not in NO_STORE_COMMANDS:
+            from otter.engine.userns import ensure_joined
+            ensure_joined()
         ctx = Context(opts.get("--root"), opts.get("--runroot"), opts.get("--storage-driver"), level,
                       opts.get("--runtime", "runc"))
         try:

@@ -24,7 +24,10 @@ class Engine:
         self.paths = paths
         self.runtime_name = runtime
         self._requested_driver = storage_driver
-        self.rootless = os.getuid() != 0 if rootless is None else rootless
+        if rootless is None:
+            from otter.sys.userns import rootless_uid
+            rootless = rootless_uid() is not None
+        self.rootless = rootless
 
     @cached_property
     def db(self) -> Database:

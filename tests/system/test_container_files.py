@@ -12,16 +12,9 @@ import tarfile
 
 import pytest
 
-from tests.conftest import Engine
+from tests.conftest import Engine, mounts_under
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
-
-pytestmark = pytest.mark.skipif(os.getuid() != 0, reason="the rootless pass runs these through its own harness")
-
-
-def mounts_under(path: str) -> list[str]:
-    with open("/proc/self/mountinfo") as f:
-        return [line.split()[4] for line in f if line.split()[4].startswith(path)]
 
 
 @pytest.fixture

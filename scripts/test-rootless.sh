@@ -1,0 +1,45 @@
+#!/bin/sh
+# The second test pass: the system tests again, as an unprivileged user with subordinate ids.
+# Run as root after scripts/setup.sh. It creates the user `ottertest` (with /etc/subuid and
+# /etc/subgid ranges) if missing, runs tests/system as that user, then ends the user's pause
+# process by its PID and removes what the pass left in /tmp (files owned by subordinate ids
+# that the user cannot delete from outside its namespace).
+set -eu
+cd "$(dirname "$0")/.."
+REPO=$(pwd)
+USER_NAME=ottertest
+
+if ! id "$USER_NAME" >/dev/null 2>&1; then
+    useradd --create-home --shell /bin/sh "$USER_NAME"
+fi
+uid=$(id -u "$USER_NAME")
+grep -q "^$USER_NAME:" /etc/subuid 2>/dev/null || usermod --add-subuids 400000-465535 "$USER_NAME"
+grep -q "^$USER_NAME:" /etc/subgid 2>/dev/null || usermod --add-subgids 400000-465535 "$USER_NAME"
+
+# The checkout must be readable by the user; otherwise test a copy.
+SRC="$REPO"
+if ! runuser -u "$USER_NAME" -- test -r "$REPO/otter/__init__.py" -a -x "$REPO/.venv/bin/python"; then
+    SRC=$(mktemp -d /tmp/otter-rootless-src.XXXXXX)
+    cp -a "$REPO/." "$SRC/"
+    chmod -R a+rX "$SRC"
+fi
+BASETEMP=$(mktemp -d /tmp/otter-rootless-tests.XXXXXX)
+chown "$USER_NAME" "$BASETEMP"
+
+cleanup() {
+    pidfile="/tmp/otter-$uid/pause.pid"
+    if [ -f "$pidfile" ]; then
+        pid=$(cat "$pidfile")
+        if [ -n "$pid" ] && [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = catatonit ]; then
+            kill "$pid" 2>/dev/null || true
+        fi
+    fi
+    rm -rf "$BASETEMP" "/tmp/otter-$uid"
+    [ "$SRC" = "$REPO" ] || rm -rf "$SRC"
+}
+trap cleanup EXIT
+
+cd "$BASETEMP"
+runuser -u "$USER_NAME" -- env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME="/home/$USER_NAME" \
+    USER="$USER_NAME" LANG=C.UTF-8 PYTHONPATH="$SRC" PYTHONDONTWRITEBYTECODE=1 \
+    "$SRC/.venv/bin/python" -m pytest -q -p no:cacheprovider --rootdir "$SRC" --basetemp "$BASETEMP/t" "$SRC/tests/system"
