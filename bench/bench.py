@@ -252,6 +252,21 @@ class Context:
         self.build_dir = build_dir
         self._archive: str | None = None
         self._small: list[str] | None = None
+        self._registries: dict = {}
+        self.seeded = False                 # the pull registry holds the bench image
+
+    def registry(self, name: str):
+        """A docker-registry on 127.0.0.1 (storage under the temp dir), started on first use and
+        stopped by `close`."""
+        if name not in self._registries:
+            directory = os.path.join(self.tmp, f"registry-{name}")
+            os.makedirs(directory)
+            self._registries[name] = _registry_class()(directory).start()
+        return self._registries[name]
+
+    def close(self) -> None:
+        for reg in self._registries.values():
+            reg.stop()
 
     @property
     def archive(self) -> str:
@@ -356,6 +371,78 @@ def sc_save(ctx: Context, eng: Engine) -> Case:
     return Case(args=["save", "--format", "docker-archive", "-o", out, BENCH_REF],
                 setup=lambda: eng.ensure_image(BENCH_REF, archive), before=before, check=check,
                 teardown=remove_out, payload_bytes=os.path.getsize(archive))
+
+
+# -- registry ----------------------------------------------------------------------------------
+
+def _registry_class():
+    """Debian's docker-registry, driven by the same helper the registry tests use."""
+    if REPO not in sys.path:
+        sys.path.insert(0, REPO)
+    from tests.system.registry_fixtures import DistributionRegistry
+    return DistributionRegistry
+
+
+def _stored_mb(reg) -> str:
+    return f"{reg.stored_bytes() / 1e6:.1f} MB"
+
+
+@scenario("pull", "`pull --tls-verify=false` of the ~214 MB image from a local docker-registry (the image, pushed "
+                  "once by skopeo, and every local image removed before each run, untimed)")
+def sc_pull(ctx: Context, eng: Engine) -> Case:
+    reg = ctx.registry("pull")
+    ref = f"{reg.host}/bench:latest"
+
+    def setup() -> None:
+        if not ctx.seeded:
+            # skopeo compresses with containers/image's gzip, as a podman push does: neither engine
+            # under test prepared the bytes it pulls.
+            proc = subprocess.run(["skopeo", "copy", "--dest-tls-verify=false", f"docker-archive:{ctx.archive}",
+                                   f"docker://{ref}"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            if proc.returncode != 0:
+                raise BenchError(f"skopeo copy to {ref} failed: {proc.stdout.decode(errors='replace')[-500:]}")
+            ctx.seeded = True
+            print(f"bench: pull source {ref} holds {_stored_mb(reg)} (pushed by skopeo)", flush=True)
+
+    def before() -> None:
+        eng.remove_all_images()
+        sync()
+
+    def check(r: Result) -> None:
+        if not eng.image_exists(ref):
+            raise BenchError(f"{eng.name}: pull exited 0 but {ref} does not exist")
+
+    return Case(args=["pull", "--tls-verify=false", ref], setup=setup, before=before, check=check,
+                teardown=eng.remove_all_images, payload_bytes=os.path.getsize(ctx.archive))
+
+
+@scenario("push", "`push --tls-verify=false` of the ~214 MB image to a local docker-registry (emptied and "
+                  "restarted before each run, untimed); prints the bytes each engine stored")
+def sc_push(ctx: Context, eng: Engine) -> Case:
+    reg = ctx.registry("push")
+    ref = f"{reg.host}/bench-{eng.name}:latest"
+    stored: list[str] = []
+
+    def before() -> None:
+        reg.stop()
+        shutil.rmtree(reg.data, ignore_errors=True)
+        reg.start()
+        sync()
+
+    def check(r: Result) -> None:
+        try:
+            reg.get_manifest(f"bench-{eng.name}", "latest")
+        except OSError as e:
+            raise BenchError(f"{eng.name}: push exited 0 but the registry has no {ref}: {e}") from None
+        stored[:] = [_stored_mb(reg)]
+
+    def teardown() -> None:
+        if stored:
+            print(f"bench: push: {eng.name} stored {stored[0]} in the registry", flush=True)
+
+    return Case(args=["push", "--tls-verify=false", BENCH_REF, ref],
+                setup=lambda: eng.ensure_image(BENCH_REF, ctx.archive), before=before, check=check,
+                teardown=teardown, payload_bytes=os.path.getsize(ctx.archive))
 
 
 # -- containers --------------------------------------------------------------------------------
@@ -817,6 +904,7 @@ def main(argv: list[str]) -> int:
             with ContainersConf():
                 tmp = tempfile.mkdtemp(prefix="otter-bench-", dir=args.tmpdir)
                 engines: list[Engine] = []
+                ctx: Context | None = None
                 try:
                     engines = make_engines(tmp, args)
                     ctx = Context(tmp, args.build_dir)
@@ -835,6 +923,8 @@ def main(argv: list[str]) -> int:
                         summaries.append(s)
                         print_line(s)
                 finally:
+                    if ctx is not None:
+                        ctx.close()
                     cleanup_tmp(tmp, engines)
         finally:
             remove_new_side_paths(existed)

@@ -62,3 +62,11 @@ class CommandNotExecutable(RuntimeFailure):
 
 class CommandNotFound(RuntimeFailure):
     """The container's command does not exist (exit 127)."""
+
+
+class RegistryError(OtterError):
+    """A registry could not be reached or refused a request (the message names the registry)."""
+
+
+class Unauthorized(RegistryError):
+    """A registry rejected the credentials, or needs credentials that were not given."""

@@ -25,6 +25,9 @@ if ! runuser -u "$USER_NAME" -- test -r "$REPO/otter/__init__.py" -a -x "$REPO/.
 fi
 BASETEMP=$(mktemp -d /tmp/otter-rootless-tests.XXXXXX)
 chown "$USER_NAME" "$BASETEMP"
+# Stands for root's store in the isolation tests: root-owned, mode 0700.
+FOREIGN=$(mktemp -d /tmp/otter-rootless-foreign.XXXXXX)
+chmod 700 "$FOREIGN"
 
 cleanup() {
     pidfile="/tmp/otter-$uid/pause.pid"
@@ -34,12 +37,12 @@ cleanup() {
             kill "$pid" 2>/dev/null || true
         fi
     fi
-    rm -rf "$BASETEMP" "/tmp/otter-$uid"
+    rm -rf "$BASETEMP" "$FOREIGN" "/tmp/otter-$uid"
     [ "$SRC" = "$REPO" ] || rm -rf "$SRC"
 }
 trap cleanup EXIT
 
 cd "$BASETEMP"
 runuser -u "$USER_NAME" -- env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME="/home/$USER_NAME" \
-    USER="$USER_NAME" LANG=C.UTF-8 PYTHONPATH="$SRC" PYTHONDONTWRITEBYTECODE=1 \
+    USER="$USER_NAME" LANG=C.UTF-8 PYTHONPATH="$SRC" PYTHONDONTWRITEBYTECODE=1 OTTER_TEST_FOREIGN_DIR="$FOREIGN" \
     "$SRC/.venv/bin/python" -m pytest -q -p no:cacheprovider --rootdir "$SRC" --basetemp "$BASETEMP/t" "$SRC/tests/system"

@@ -99,6 +99,8 @@ def _create_options(args, command: list[str], argv: list[str]):
 def _parse_create(prog: str, argv: list[str], run: bool):
     p = _create_parser(prog, run)
     opts, rest = split_command(p, argv)
+    if "--help" in opts:
+        p.parse_args(["--help"])
     if not rest:
         raise UsageError(f"{prog} requires at least 1 arg(s), only received 0\nSee '{prog} --help'")
     args = p.parse_args(_bool_values(p, opts) + [rest[0]])
@@ -304,6 +306,8 @@ def cmd_cleanup(ctx, argv: list[str], prog: str) -> int:
     from otter.engine.containers import states
     from otter.engine.lifecycle import cleanup, remove_container
     eng = ctx.engine
+    if not eng.has_store():
+        return 0  # removed under the container: cleaning up must not create it again
     for name in args.containers:
         try:
             ctr = states(eng).find(name)
@@ -516,6 +520,8 @@ def cmd_exec(ctx, argv: list[str], prog: str) -> int:
     p.add_bool("--privileged", help="Give the process extended Linux capabilities inside the container")
     p.add_argument("container", help="container name or ID")
     opts, rest = split_command(p, argv)
+    if "--help" in opts:
+        p.parse_args(["--help"])
     if not rest:
         raise UsageError(f"{prog} requires at least 2 arg(s), only received 0\nSee '{prog} --help'")
     args = p.parse_args(_bool_values(p, opts) + [rest[0]])

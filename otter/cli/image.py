@@ -12,12 +12,22 @@ from otter.cli.output import ago, go_time, human_size, print_json, render_format
 SUBCOMMANDS = {
     "ls": "cmd_list", "list": "cmd_list", "import": "cmd_import", "load": "cmd_load", "save": "cmd_save",
     "tag": "cmd_tag", "untag": "cmd_untag", "rm": "cmd_rm", "inspect": "cmd_inspect", "history": "cmd_history",
-    "prune": "cmd_prune", "exists": "cmd_exists",
+    "prune": "cmd_prune", "exists": "cmd_exists", "pull": "cmd_pull", "push": "cmd_push",
 }
 
 
 def cmd_image(ctx, argv: list[str], prog: str) -> int:
     return dispatch(ctx, argv, prog, "Manage images", {verb: globals()[fn] for verb, fn in SUBCOMMANDS.items()})
+
+
+def cmd_pull(ctx, argv: list[str], prog: str) -> int:
+    from otter.cli.registry import cmd_pull as pull
+    return pull(ctx, argv, prog)
+
+
+def cmd_push(ctx, argv: list[str], prog: str) -> int:
+    from otter.cli.registry import cmd_push as push
+    return push(ctx, argv, prog)
 
 
 # -- images -----------------------------------------------------------------------------
@@ -41,9 +51,10 @@ def _image_fields(row, no_trunc: bool, now: float) -> dict:
 
 def _image_json(rec, containers: int) -> dict:
     from otter.engine.images import rfc3339
+    from otter.image.reference import split_name
     return {
         "Id": rec.id, "ParentId": "", "RepoTags": list(rec.names) or None,
-        "RepoDigests": sorted({n.rsplit(":", 1)[0] + "@" + rec.digest for n in rec.names}),
+        "RepoDigests": sorted({split_name(n)[0] + "@" + rec.digest for n in rec.names}),
         "Size": rec.size, "SharedSize": 0, "VirtualSize": rec.size, "Labels": rec.labels or None,
         "Containers": containers, "Names": list(rec.names) or None, "Digest": rec.digest,
         "History": list(rec.names) or None, "Created": int(rec.created), "CreatedAt": rfc3339(rec.created),
@@ -67,7 +78,7 @@ def cmd_list(ctx, argv: list[str], prog: str) -> int:
     if args.quiet:
         seen: list[str] = []
         for row in rows:
-            ident = row.image.id if args.no_trunc else row.image.id[:12]
+            ident = "sha256:" + row.image.id if args.no_trunc else row.image.id[:12]
             if ident not in seen:
                 seen.append(ident)
         write("".join(i + "\n" for i in seen))
@@ -233,8 +244,9 @@ def cmd_history(ctx, argv: list[str], prog: str) -> int:
             "Comment": e.comment,
         })
     if args.format and args.format.strip() == "json":
-        print_json([{"id": e.id, "created": rfc3339(e.created), "createdBy": e.created_by, "size": e.size,
-                     "comment": e.comment} for e in entries])
+        # Podman's keys, mixed case and all: its history report struct has json tags on some fields only.
+        print_json([{"id": e.id, "created": rfc3339(e.created), "CreatedBy": e.created_by, "size": e.size,
+                     "comment": e.comment, "Created": rfc3339(int(e.created))} for e in entries])
         return 0
     if args.format:
         write(render_format(args.format, fields, {"CreatedBy": "CREATED BY"}))

@@ -24,6 +24,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "untag": ("otter.cli.image:cmd_untag", "Remove a name from a local image"),
     "rmi": ("otter.cli.image:cmd_rm", "Remove one or more images from local storage"),
     "history": ("otter.cli.image:cmd_history", "Show history of a specified image"),
+    "pull": ("otter.cli.registry:cmd_pull", "Pull an image from a registry"),
+    "push": ("otter.cli.registry:cmd_push", "Push an image to a specified destination"),
+    "login": ("otter.cli.registry:cmd_login", "Log in to a container registry"),
+    "logout": ("otter.cli.registry:cmd_logout", "Log out of a container registry"),
     "inspect": ("otter.cli.inspect:cmd_inspect", "Display the configuration of object denoted by ID"),
     "volume": ("otter.cli.volume:cmd_volume", "Manage volumes"),
     "container": ("otter.cli.container:cmd_container", "Manage containers"),
@@ -49,6 +53,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("otter.cli.container_files:cmd_diff", "Display the changes to the object's file system"),
     "commit": ("otter.cli.container_files:cmd_commit", "Create new image based on the changed container"),
     "export": ("otter.cli.container_files:cmd_export", "Export container's filesystem contents as a tar archive"),
+    "stats": ("otter.cli.stats:cmd_stats", "Display container resource usage statistics"),
+    "info": ("otter.cli.system:cmd_info", "Display otter system information"),
+    "version": ("otter.cli.system:cmd_version", "Display the otter version information"),
+    "system": ("otter.cli.system:cmd_system", "Manage otter"),
+    "completion": ("otter.cli.completion:cmd_completion", "Generate shell autocompletions"),
 }
 
 # Commands that never touch a store, so never need the rootless user namespace.

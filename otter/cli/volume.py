@@ -36,11 +36,6 @@ def _template_fields(doc: dict) -> dict:
     return {**doc, "CreatedAt": go_time(created), "Anonymous": doc.get("Anonymous", False)}
 
 
-def _is_json(fmt: str) -> bool:
-    from otter.cli.gotemplate import compile_format
-    return compile_format(fmt).is_json
-
-
 # -- create -----------------------------------------------------------------------------------
 
 def cmd_create(ctx, argv: list[str], prog: str) -> int:
@@ -73,7 +68,7 @@ def cmd_list(ctx, argv: list[str], prog: str) -> int:
     args = parse(p, argv)
     from otter.engine.volumes import volume_document, volume_list
     vols = volume_list(ctx.engine, tuple(_csv_values(args.filter)))
-    if args.format and _is_json(args.format):
+    if args.format and args.format.strip() == "json":
         print_json([volume_document(v) for v in vols])
         return 0
     if not vols:
@@ -109,7 +104,7 @@ def cmd_inspect(ctx, argv: list[str], prog: str) -> int:
         except VolumeNotFound as e:
             print_error(str(e))
             failed = True
-    if args.format and not _is_json(args.format):
+    if args.format and args.format.strip() != "json":
         write(render_format(args.format, [_template_fields(doc) for doc in docs]))
     else:
         print_json(docs)

@@ -100,3 +100,9 @@ def spawn(req: ConmonRequest) -> int:
         msg = read_error(req.runtime_log) or report.get("message", "").strip() or "container create failed"
         raise classify(msg)
     return pid
+
+
+def version(binary: str) -> str:
+    """`conmon --version` on one line, as Podman shows it: `conmon version 2.1.6, commit: unknown`."""
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, check=False).stdout
+    return ", ".join(line.strip() for line in out.splitlines() if line.strip())

@@ -143,3 +143,8 @@ class Runtime:
         if pid_file:
             args += ["--pid-file", pid_file]
         return self.argv(*args, cid, log_path=log_path)
+
+
+def version(binary: str) -> str:
+    """`runc --version` as the runtime prints it (several lines), for `otter info`."""
+    return subprocess.run([binary, "--version"], capture_output=True, text=True, check=False).stdout.strip()

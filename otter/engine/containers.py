@@ -109,11 +109,17 @@ def _entrypoint(value: str | None, image_ep: list[str]) -> list[str]:
     return [value]
 
 
-def _network(value: str | None) -> str:
+def _network(value: str | None, rootless: bool) -> str:
+    """`private` is an own network namespace with only loopback (the default until otter has
+    bridge networking); `none` the same; `host` the host's."""
     if value in (None, "", "default", "private", "bridge"):
         return "private"
     if value in ("none", "host"):
         return value
+    kind = (value or "").split(":", 1)[0]
+    if kind in ("slirp4netns", "pasta") and rootless and not os.access("/dev/net/tun", os.R_OK | os.W_OK):
+        raise InvalidArgument(f"{kind} needs /dev/net/tun, which this user cannot open on this host: "
+                              "rootless containers can use --network none or --network host here")
     raise InvalidArgument(f"network {value!r} is not supported yet: use none or host")
 
 
@@ -149,9 +155,8 @@ def container_create(eng: Engine, opts: CreateOptions) -> Container:
     from otter.spec.runtime import parse_ulimit
 
     st = states(eng)
-    rec = eng.images.lookup(opts.image)
-    if opts.pull == "always":
-        raise InvalidArgument("--pull=always needs a registry client, which otter does not have yet")
+    from otter.engine.pull_policy import image_for_container
+    rec = image_for_container(eng, opts.image, opts.pull)
     image_cfg = eng.images.config_json(rec).get("config") or {}
     # Validate every flag before anything is made on disk.
     if opts.name is not None and not NAME_RE.match(opts.name):
@@ -169,7 +174,7 @@ def container_create(eng: Engine, opts: CreateOptions) -> Container:
     for u in opts.ulimits:
         parse_ulimit(u)
     seccomp, nnp = _security(opts.security_opts)
-    network = _network(opts.network)
+    network = _network(opts.network, eng.rootless)
     stop_signal = parse_signal(opts.stop_signal or image_cfg.get("StopSignal") or "SIGTERM")
     requests = [parse_volume_flag(v) for v in opts.volumes] + [parse_mount_flag(m) for m in opts.mounts] + \
                [parse_tmpfs_flag(t) for t in opts.tmpfs]
@@ -202,6 +207,11 @@ def container_create(eng: Engine, opts: CreateOptions) -> Container:
         except ContainerNotFound:
             pass
 
+    if (opts.memory or opts.cpus or opts.pids_limit) and eng.rootless:
+        from otter.spec.runtime import cgroup_limits_supported
+        if not cgroup_limits_supported(True):
+            from otter import log
+            log.warning("Resource limits are not supported and ignored on cgroups V1 rootless systems")
     cid = os.urandom(32).hex()
     name = opts.name or generate_name(st)
     if st.name_taken(name):
@@ -257,14 +267,14 @@ def lookup(eng: Engine, text: str) -> Container:
 
 def container_list(eng: Engine) -> list[Container]:
     """Every container, reconciled with reality (processes that died are marked exited)."""
-    if not os.path.exists(eng.paths.database):
+    if not eng.has_store():
         return []
     from otter.engine.lifecycle import sync
     return [sync(eng, c) for c in states(eng).list()]
 
 
 def container_exists(eng: Engine, text: str) -> bool:
-    if not os.path.exists(eng.paths.database):
+    if not eng.has_store():
         return False
     try:
         states(eng).find(text)
@@ -355,6 +365,11 @@ _STATUS = {State.CREATED: "created", State.RUNNING: "running", State.PAUSED: "pa
            State.REMOVING: "removing"}
 
 
+def _image_digest(eng: Engine, image_id: str) -> str:
+    rec = eng.images.get(image_id)
+    return rec.digest if rec else ""
+
+
 def container_inspect(eng: Engine, text: str) -> dict:
     """The `podman container inspect` document (Podman 4.3 CLI shape)."""
     from otter.engine.images import rfc3339
@@ -378,8 +393,10 @@ def container_inspect(eng: Engine, text: str) -> dict:
             "Health": {"Status": "", "FailingStreak": 0, "Log": None},
             "CheckpointedAt": "0001-01-01T00:00:00Z", "RestoredAt": "0001-01-01T00:00:00Z",
             "StoppedByUser": rt.stopped_by_user,
+            "CgroupPath": "" if eng.rootless else f"/otter-{ctr.id}",
         },
         "Image": cfg.image_id,
+        "ImageDigest": _image_digest(eng, cfg.image_id),
         "ImageName": cfg.image_name,
         "Rootfs": "",
         "Pod": "",
@@ -409,10 +426,11 @@ def container_inspect(eng: Engine, text: str) -> dict:
             "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "",
             "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "MacAddress": "", "Bridge": "", "SandboxID": "",
             "HairpinMode": False, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0, "Ports": {},
-            "SandboxKey": "",
+            "SandboxKey": "", "Networks": {},
         },
         "Namespace": "",
         "IsInfra": False,
+        "IsService": False,
         "Config": {
             "Hostname": cfg.hostname, "Domainname": "", "User": cfg.user, "AttachStdin": cfg.interactive,
             "AttachStdout": False, "AttachStderr": False, "Tty": cfg.tty, "OpenStdin": cfg.interactive,
@@ -421,6 +439,7 @@ def container_inspect(eng: Engine, text: str) -> dict:
             "Labels": cfg.labels or None, "Annotations": cfg.annotations or {},
             "StopSignal": cfg.stop_signal, "CreateCommand": cfg.create_command, "Umask": "0022",
             "Timeout": 0, "StopTimeout": cfg.stop_timeout, "ExposedPorts": cfg.exposed_ports or None,
+            "Passwd": True, "sdNotifyMode": "container", "HealthcheckOnFailureAction": "none",
         },
         "HostConfig": {
             "Binds": [f"{m['Name'] or m['Source']}:{m['Destination']}:{','.join(m.get('Options') or [])}"

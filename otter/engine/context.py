@@ -29,6 +29,19 @@ class Engine:
             rootless = rootless_uid() is not None
         self.rootless = rootless
 
+    def has_store(self) -> bool:
+        """Whether the store exists. Read-only verbs answer "nothing" for a missing store without
+        creating it; a store they may not enter (another user's) is an error, not "empty"."""
+        try:
+            os.stat(self.paths.database)
+            return True
+        except FileNotFoundError:
+            return False
+        except PermissionError:
+            from otter.errors import InvalidArgument
+            raise InvalidArgument(f"cannot use the store at {self.paths.root}: permission denied "
+                                  "(it belongs to another user)") from None
+
     @cached_property
     def db(self) -> Database:
         return Database(self.paths.database)

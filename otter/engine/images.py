@@ -229,13 +229,14 @@ def _reference_match(name: str, pattern: str) -> bool:
 
 
 def image_list(eng: Engine, opts: ListOptions = ListOptions()) -> list[ImageRow]:
+    from otter.image.reference import split_name
     checks = _filter(opts.filters)
-    if not os.path.exists(eng.paths.database):
+    if not eng.has_store():
         return []
     users = eng.image_users()
     rows = []
     for rec in sorted(eng.images.list(), key=lambda r: r.created, reverse=True):
-        entries = [(n, *n.rsplit(":", 1)) for n in rec.names] or [(None, "<none>", "<none>")]
+        entries = [(n, *split_name(n)) for n in rec.names] or [(None, "<none>", "<none>")]
         for name, repo, tag in entries:
             if all(check(rec, name) for check in checks):
                 rows.append(ImageRow(rec, repo, tag, len(users.get(rec.id, ()))))
@@ -323,7 +324,7 @@ def image_prune(eng: Engine, all_images: bool = False) -> list[str]:
 
 
 def image_exists(eng: Engine, image: str) -> bool:
-    if not os.path.exists(eng.paths.database):
+    if not eng.has_store():
         return False
     try:
         eng.images.lookup(image)
@@ -340,7 +341,8 @@ def image_inspect(eng: Engine, image: str) -> dict:
     cfg = eng.images.config_json(rec)
     chain = list(reversed(eng.layers.chain(rec.top_layer)))
     container_cfg = cfg.get("config") or {}
-    repo_digests = sorted({n.rsplit(":", 1)[0] + "@" + rec.digest for n in rec.names})
+    from otter.image.reference import split_name
+    repo_digests = sorted({split_name(n)[0] + "@" + rec.digest for n in rec.names})
     graph_data: dict[str, str] = {}
     if chain:
         top_dir = eng.snapshotter.layer_dir(chain[-1].id.split(":", 1)[1])

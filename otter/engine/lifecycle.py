@@ -484,9 +484,13 @@ def stop(eng: Engine, ctr: Container, timeout: int | None = None) -> Container:
         return ctr
     timeout = ctr.config.stop_timeout if timeout is None else timeout
     states(eng).transition(ctr.id, lambda c: c.with_state(c.state, stopped_by_user=True))
+    # `kill --all` finds processes through the container's cgroup; without cgroups (rootless
+    # on v1) SIGKILL to the init process ends its whole pid namespace anyway.
+    from otter.spec.runtime import cgroup_limits_supported
+    every = cgroup_limits_supported(eng.rootless)
     try:
         if ctr.state == State.PAUSED:
-            eng.runtime.kill(ctr.id, signal.SIGKILL, all_processes=True)
+            eng.runtime.kill(ctr.id, signal.SIGKILL, all_processes=every)
             eng.runtime.resume(ctr.id)
         elif timeout > 0:
             eng.runtime.kill(ctr.id, ctr.config.stop_signal)
@@ -497,7 +501,7 @@ def stop(eng: Engine, ctr: Container, timeout: int | None = None) -> Container:
                     "resorting to SIGKILL")
     if process_alive(ctr):
         try:
-            eng.runtime.kill(ctr.id, signal.SIGKILL, all_processes=True)
+            eng.runtime.kill(ctr.id, signal.SIGKILL, all_processes=every)
         except RuntimeFailure as e:
             log.debug(f"SIGKILL: {e}")
         _wait_gone(ctr, 30)
@@ -545,7 +549,15 @@ def wait(eng: Engine, ctr: Container, interval: float = 0.05) -> int:
         time.sleep(interval)
 
 
+def _check_freezer(eng: Engine) -> None:
+    from otter.spec.runtime import cgroup_limits_supported
+    if not cgroup_limits_supported(eng.rootless):
+        from otter.errors import InvalidArgument
+        raise InvalidArgument("can not pause containers on rootless containers with cgroup V1")
+
+
 def pause(eng: Engine, ctr: Container) -> None:
+    _check_freezer(eng)
     with lock(eng, ctr.id):
         ctr = sync(eng, states(eng).find(ctr.id))
         if ctr.state != State.RUNNING:
@@ -555,6 +567,7 @@ def pause(eng: Engine, ctr: Container) -> None:
 
 
 def unpause(eng: Engine, ctr: Container) -> None:
+    _check_freezer(eng)
     with lock(eng, ctr.id):
         ctr = states(eng).find(ctr.id)
         if ctr.state != State.PAUSED:

@@ -39,6 +39,29 @@ def _duration(seconds: float) -> str:
     return f"{h}h{m}m{sec}s" if h else f"{m}m{sec}s" if m else f"{seconds:.6f}s"
 
 
+def _container_pids(eng: Engine, ctr) -> list[int]:
+    """The container's processes: from its cgroup through runc where there is one, else every
+    process in the pid namespace of its init (rootless on cgroup v1 has no cgroups)."""
+    from otter.engine.lifecycle import _fresh
+    from otter.spec.runtime import cgroup_limits_supported
+    if cgroup_limits_supported(eng.rootless):
+        return eng.runtime.pids(ctr.id)
+    init = _fresh(eng, ctr).runtime.pid
+    try:
+        target = os.readlink(f"/proc/{init}/ns/pid")
+    except OSError:
+        return []
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.readlink(f"/proc/{entry}/ns/pid") == target:
+                    pids.append(int(entry))
+            except OSError:
+                continue
+    return pids
+
+
 def container_top(eng: Engine, text: str) -> list[list[str]]:
     ctr = lookup(eng, text)
     if ctr.state not in (State.RUNNING, State.PAUSED):
@@ -49,7 +72,7 @@ def container_top(eng: Engine, text: str) -> list[list[str]]:
         uptime = float(f.read().split()[0])
     host_to_ctr: dict[int, int] = {}
     rows = []
-    pids = sorted(eng.runtime.pids(ctr.id))
+    pids = sorted(_container_pids(eng, ctr))
     for pid in pids:
         try:
             st = _status(pid)

@@ -79,8 +79,7 @@ class Volume:
 
 
 def _has_store(eng: Engine) -> bool:
-    """Read-only verbs answer "nothing" for a store that does not exist, without creating it."""
-    return os.path.exists(eng.paths.database)
+    return eng.has_store()
 
 
 def _conn(eng: Engine) -> sqlite3.Connection:
@@ -338,6 +337,9 @@ def _source_flags(path: str) -> frozenset[str]:
         flags = os.statvfs(path).f_flag
     except OSError as e:
         raise InvalidArgument(f"statfs {path}: {(e.strerror or str(e)).lower()}") from None
+    if not os.access(path, os.R_OK):
+        # Rootless, host root's private files are not the user's to share with a container.
+        raise InvalidArgument(f"{path}: permission denied: the bind mount source must be readable")
     return frozenset(name for name, bit in (("noexec", os.ST_NOEXEC), ("nosuid", os.ST_NOSUID),
                                             ("nodev", os.ST_NODEV)) if flags & bit)
 

@@ -126,6 +126,11 @@ class _Archive:
     def open(self, name: str):
         return self.tar.extractfile(self.member(name))
 
+    @property
+    def fileno(self) -> int:
+        """The archive's file descriptor (always a real file: see `open_archive`)."""
+        return self.tar.fileobj.fileno()
+
     def read(self, name: str, limit: int = 64 << 20) -> bytes:
         m = self.member(name)
         if m.size > limit:
@@ -165,20 +170,43 @@ class Loader:
                 spool.close()
 
     # -- layers ---------------------------------------------------------------------------
-    def _layer(self, parent: Layer | None, reader, diff_id: str, expected_blob: Digest | None) -> tuple[Layer, Digest, str]:
-        """Store the layer blob and unpack the layer, in one pass when both are needed.
-        Returns (layer, blob digest, compression)."""
-        wanted_id = chain_id(parent.id if parent else None, diff_id)
-        layer = self.store.layers.get(wanted_id)
+    def _layer(self, parent: Layer | None, archive: "_Archive", name: str, diff_id: str,
+               expected_blob: Digest | None) -> tuple[Layer, Digest, str]:
+        """Unpack the layer member `name` and store it as a blob. Returns (layer, blob digest,
+        compression).
+
+        An uncompressed member's blob digest is its diff ID, which the unpack pass hashes: the
+        blob is then copied kernel-side from the archive (no second pass through Python). A
+        compressed member streams once through the blob ingest, the decompressor and the
+        unpacker together."""
+        member = archive.member(name)
+        wanted = self.store.layers.get(chain_id(parent.id if parent else None, diff_id))
+        if detect(PeekReader(archive.open(name))) == "none":
+            if expected_blob is not None and str(expected_blob) != diff_id:
+                raise CorruptContent(f"layer {expected_blob} is uncompressed but its diff ID is {diff_id}")
+            blob = Digest.parse(diff_id)
+            if wanted is not None and self.content.exists(blob):
+                return wanted, blob, "none"
+            if wanted is None:
+                wanted, _ = self.store.layers.apply(parent, archive.open(name), expected_diff_id=diff_id)
+            else:
+                self._verify_only(archive.open(name), diff_id)
+            if not self.content.exists(blob):
+                with self.content.ingest(expected_size=member.size) as ingest:
+                    ingest.copy_range(archive.fileno, member.offset_data, member.size)
+                    ingest.commit(vouched=blob)
+            return wanted, blob, "none"
         with self.content.ingest(expected=expected_blob) as ingest:
-            if layer is None:
-                layer, compression = self.store.layers.apply(parent, reader, expected_diff_id=diff_id, raw_sink=ingest)
+            reader = archive.open(name)
+            if wanted is None:
+                wanted, compression = self.store.layers.apply(parent, reader, expected_diff_id=diff_id,
+                                                              raw_sink=ingest)
             else:
                 compression = self._verify_only(TeeReader(reader, ingest), diff_id)
             blob = ingest.digest
             if not self.content.exists(blob):
                 ingest.commit()
-        return layer, blob, compression
+        return wanted, blob, compression
 
     @staticmethod
     def _verify_only(reader, diff_id: str) -> str:
@@ -213,7 +241,7 @@ class Loader:
             descriptors = []
             size = 0
             for name, diff_id in zip(layer_names, diff_ids):
-                parent, blob, compression = self._layer(parent, archive.open(name), diff_id, None)
+                parent, blob, compression = self._layer(parent, archive, name, diff_id, None)
                 descriptors.append(oci.Descriptor(oci.layer_media_type("docker", compression), str(blob),
                                                   self.content.size(blob)))
                 size += parent.size
@@ -280,7 +308,7 @@ class Loader:
         size = 0
         for layer_desc, diff_id in zip(manifest.layers, diff_ids):
             blob = Digest.parse(layer_desc.digest)
-            parent, _, _ = self._layer(parent, archive.open(f"blobs/{blob.algorithm}/{blob.hex}"), diff_id, blob)
+            parent, _, _ = self._layer(parent, archive, f"blobs/{blob.algorithm}/{blob.hex}", diff_id, blob)
             size += parent.size
         config_digest = self.content.put(config_bytes)
         manifest_digest = self.content.put(manifest_bytes)

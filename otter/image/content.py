@@ -6,6 +6,9 @@ Vocabulary:
   ingest   an in-flight write. Bytes go to a private file in the ingest area; `commit`
            checks the digest (and size, when known) and renames the file into place, so a
            partial or wrong blob is never visible. `abort` throws the write away.
+  vouch    `copy_range` copies bytes kernel-side without hashing them, for a caller that
+           hashes the very same bytes itself (a layer's diff ID is the digest of its
+           uncompressed tar); it must then name that digest to `commit`.
 
 Blobs are written once and never modified; removing one is the garbage collector's job
 (`ImageStore`), done under the store lock.
@@ -35,20 +38,38 @@ class Ingest:
         self._hash = hashlib.sha256()
         self.size = 0
         self._done = False
+        self._unhashed = False
 
     def write(self, data: bytes) -> int:
         self._hash.update(data)
         self.size += len(data)
         return self.file.write(data)
 
+    def copy_range(self, fd: int, offset: int, size: int) -> None:
+        """Append `size` bytes of file `fd` from `offset`, copied by the kernel and not hashed."""
+        self.file.flush()
+        out = self.file.fileno()
+        while size:
+            n = os.copy_file_range(fd, out, size, offset)
+            if n == 0:
+                raise CorruptContent("the archive ended inside a layer")
+            offset += n
+            size -= n
+            self.size += n
+        self._unhashed = True
+
     @property
     def digest(self) -> Digest:
         return Digest("sha256", self._hash.hexdigest())
 
-    def commit(self) -> Digest:
-        """Verify the digest and size against what was expected, then publish atomically."""
+    def commit(self, vouched: Digest | None = None) -> Digest:
+        """Verify the digest and size against what was expected, then publish atomically.
+        `vouched` is the digest the caller computed over exactly these bytes (see `copy_range`)."""
         self.file.close()
-        actual = self.digest
+        if self._unhashed and vouched is None:
+            self.abort()
+            raise ValueError("bytes copied with copy_range need a vouched digest")
+        actual = vouched or self.digest
         if self.expected is not None and actual != self.expected:
             self.abort()
             raise CorruptContent(f"digest mismatch: expected {self.expected}, got {actual}")

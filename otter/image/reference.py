@@ -56,7 +56,7 @@ class Reference:
         return self
 
 
-def _split(text: str) -> tuple[str | None, str, str | None, str | None]:
+def split_reference(text: str) -> tuple[str | None, str, str | None, str | None]:
     """Split into (domain or None, path, tag, digest), validating each part."""
     if not text or text != text.strip():
         raise InvalidArgument(f"invalid reference format: {text!r}")
@@ -90,7 +90,7 @@ def _split(text: str) -> tuple[str | None, str, str | None, str | None]:
 def parse_normalized(text: str) -> Reference:
     """Parse with Docker's normalisation: short names live on docker.io (used for names found
     inside docker-archives and for registry pulls)."""
-    domain, path, tag, digest = _split(text)
+    domain, path, tag, digest = split_reference(text)
     if domain is None:
         domain = DOCKER_DOMAIN
     if domain == DOCKER_DOMAIN and "/" not in path:
@@ -101,7 +101,7 @@ def parse_normalized(text: str) -> Reference:
 def parse_local_name(text: str) -> Reference:
     """Parse a name the user gives to a new image (`tag`, `import`, `commit`): short names
     are `localhost/...`, as Podman does. The tag defaults to `latest`."""
-    domain, path, tag, digest = _split(text)
+    domain, path, tag, digest = split_reference(text)
     if digest is not None:
         raise InvalidArgument(f"invalid image name {text!r}: a name to assign cannot contain a digest")
     return Reference(domain or "localhost", path, tag).with_default_tag()
@@ -110,7 +110,7 @@ def parse_local_name(text: str) -> Reference:
 def lookup_candidates(text: str) -> tuple[list[Reference], bool]:
     """References to try, in order, when looking up a stored image by `text`, and whether
     `text` was a short name (which also matches any repository ending in `/<path>`)."""
-    domain, path, tag, digest = _split(text)
+    domain, path, tag, digest = split_reference(text)
     if tag is None and digest is None:
         tag = DEFAULT_TAG
     if domain is not None:
@@ -118,6 +118,15 @@ def lookup_candidates(text: str) -> tuple[list[Reference], bool]:
     candidates = [Reference("localhost", path, tag, digest)]
     candidates.append(Reference(DOCKER_DOMAIN, path if "/" in path else "library/" + path, tag, digest))
     return candidates, True
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """A stored image name as (repository, tag): `repo:tag` -> (repo, tag), and a name kept
+    by digest (an image pulled as `repo@sha256:...`) -> (repo, "<none>")."""
+    if "@" in name:
+        return name.split("@", 1)[0], "<none>"
+    repo, _, tag = name.rpartition(":")
+    return repo, tag
 
 
 def looks_like_id(text: str) -> bool:

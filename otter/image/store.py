@@ -124,7 +124,7 @@ class ImageStore:
 
     def lookup(self, text: str) -> ImageRecord:
         """Find a stored image by name, short name, name@digest, full ID or unique ID prefix."""
-        from otter.image.reference import is_id_prefix, looks_like_id, lookup_candidates
+        from otter.image.reference import is_id_prefix, looks_like_id, lookup_candidates, split_name
         conn = self.db.connection()
         if looks_like_id(text):
             rec = self.get(text.removeprefix("sha256:"))
@@ -143,7 +143,7 @@ class ImageStore:
         for ref in candidates:
             if ref.digest:
                 for rec in self.list():
-                    if rec.digest == ref.digest and any(n.rsplit(":", 1)[0] == ref.repository for n in rec.names):
+                    if rec.digest == ref.digest and any(split_name(n)[0] == ref.repository for n in rec.names):
                         return rec
                 continue
             row = conn.execute("SELECT image_id FROM image_names WHERE name=?", (str(ref),)).fetchone()

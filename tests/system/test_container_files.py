@@ -12,7 +12,7 @@ import tarfile
 
 import pytest
 
-from tests.conftest import Engine, mounts_under
+from tests.conftest import ROOTLESS, Engine, mounts_under
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -40,12 +40,18 @@ def tar_members(data: bytes) -> dict[str, tarfile.TarInfo]:
         return {m.name: m for m in tar.getmembers()}
 
 
+# Owner of the host file as the container sees it: uid 1000 as root; rootless the user's own
+# files (it cannot chown) appear as root inside its namespace.
+HOST_OWNER = (0, 0) if ROOTLESS else (1000, 1000)
+
+
 def host_tree(tmp_path):
-    """A host file owned by 1000 and a directory with a subdirectory."""
+    """A host file owned by HOST_OWNER and a directory with a subdirectory."""
     src = tmp_path / "src"
     (src / "dir/sub").mkdir(parents=True)
     (src / "file").write_text("hello\n")
-    os.chown(src / "file", 1000, 1000)
+    if not ROOTLESS:
+        os.chown(src / "file", *HOST_OWNER)
     (src / "dir/sub/g").write_text("deep\n")
     os.chmod(src / "dir/sub/g", 0o640)
     return src
@@ -67,7 +73,7 @@ def test_cp_into_and_out_of_stopped_container(box, tmp_path):
     assert (listing["tmp/file"].uid, listing["tmp/file"].gid) == (0, 0)      # --archive: the container's user
     assert listing["tmp/copy/sub/g"].mode == 0o640
     kept = tar_members(box.run("cp", "c:/kept-owner", "-").stdout)["kept-owner"]
-    assert (kept.uid, kept.gid) == (1000, 1000)
+    assert (kept.uid, kept.gid) == HOST_OWNER
 
     out = tmp_path / "out"
     out.mkdir()

@@ -61,10 +61,14 @@ def test_run_detached_lifecycle(clean):
     ps = clean.run("ps").out.splitlines()
     assert re.split(r"\s{2,}", ps[0]) == ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
     assert cid[:12] in ps[1] and "Up " in ps[1] and ps[1].rstrip().endswith("web")
-    assert clean.run("pause", "web").out == "web\n"
-    assert state(clean, "web") == "paused"
-    clean.run("unpause", "web")
-    assert state(clean, "web") == "running"
+    if ROOTLESS:
+        # No freezer without cgroups: rootless on cgroup v1 cannot pause, as with Podman.
+        assert "cgroup V1" in clean.run("pause", "web", expect=125).err
+    else:
+        assert clean.run("pause", "web").out == "web\n"
+        assert state(clean, "web") == "paused"
+        clean.run("unpause", "web")
+        assert state(clean, "web") == "running"
     start = time.monotonic()
     assert clean.run("stop", "-t", "0", "web").out == "web\n"
     assert time.monotonic() - start < 10
@@ -148,8 +152,8 @@ def test_exit_codes_126_127_125(clean):
     proc = clean.run("run", "--rm", "busybox", "/nonexistent", expect=127)
     assert proc.err.startswith("Error: ") and proc.err.count("\n") == 1
     clean.run("run", "--rm", "busybox", "/etc", expect=126)
-    proc = clean.run("run", "--rm", "nosuchimage", expect=125)
-    assert "image not known" in proc.err
+    proc = clean.run("run", "--rm", "--pull=never", "nosuchimage", expect=125)
+    assert "image not known" in proc.err and proc.err.count("\n") == 1
     assert clean.run("ps", "-a", "-q").out == ""
     assert mounts_under(clean.root) == []
 

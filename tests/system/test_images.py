@@ -37,7 +37,7 @@ def test_images_flags(bb):
     iid = image_id(bb)
     assert HEX64.match(iid)
     assert bb.run("images", "-q").out.split() == [iid[:12]]
-    assert bb.run("images", "-q", "--no-trunc").out.split() == [iid]
+    assert bb.run("images", "-q", "--no-trunc").out.split() == ["sha256:" + iid]
     digests = bb.run("images", "--digests").out.splitlines()
     assert "DIGEST" in digests[0] and "sha256:" in digests[1]
     assert bb.run("images", "--noheading").out.count("\n") == 1
