@@ -25,18 +25,23 @@ if ! runuser -u "$USER_NAME" -- test -r "$REPO/otter/__init__.py" -a -x "$REPO/.
 fi
 BASETEMP=$(mktemp -d /tmp/otter-rootless-tests.XXXXXX)
 chown "$USER_NAME" "$BASETEMP"
+# A login session's runtime directory, as pam_systemd would make it (auth.json, pause.pid).
+RUNTIME_DIR="$BASETEMP/xdg-runtime"
+mkdir -m 700 "$RUNTIME_DIR"
+chown "$USER_NAME" "$RUNTIME_DIR"
 # Stands for root's store in the isolation tests: root-owned, mode 0700.
 FOREIGN=$(mktemp -d /tmp/otter-rootless-foreign.XXXXXX)
 chmod 700 "$FOREIGN"
 
 cleanup() {
-    pidfile="/tmp/otter-$uid/pause.pid"
-    if [ -f "$pidfile" ]; then
-        pid=$(cat "$pidfile")
-        if [ -n "$pid" ] && [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = catatonit ]; then
-            kill "$pid" 2>/dev/null || true
+    # Every process of the dedicated test user is the pass's own: pause processes (one per
+    # XDG_RUNTIME_DIR a test used), and conmon/containers a failed test left. End them by PID.
+    for status in /proc/[0-9]*/status; do
+        pid=${status#/proc/}; pid=${pid%/status}
+        if awk -v u="$uid" '$1 == "Uid:" && $2 == u {found=1} END {exit !found}' "$status" 2>/dev/null; then
+            kill -9 "$pid" 2>/dev/null || true
         fi
-    fi
+    done
     rm -rf "$BASETEMP" "$FOREIGN" "/tmp/otter-$uid"
     [ "$SRC" = "$REPO" ] || rm -rf "$SRC"
 }
@@ -44,5 +49,5 @@ trap cleanup EXIT
 
 cd "$BASETEMP"
 runuser -u "$USER_NAME" -- env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME="/home/$USER_NAME" \
-    USER="$USER_NAME" LANG=C.UTF-8 PYTHONPATH="$SRC" PYTHONDONTWRITEBYTECODE=1 OTTER_TEST_FOREIGN_DIR="$FOREIGN" \
+    USER="$USER_NAME" LANG=C.UTF-8 XDG_RUNTIME_DIR="$RUNTIME_DIR" PYTHONPATH="$SRC" PYTHONDONTWRITEBYTECODE=1 OTTER_TEST_FOREIGN_DIR="$FOREIGN" \
     "$SRC/.venv/bin/python" -m pytest -q -p no:cacheprovider --rootdir "$SRC" --basetemp "$BASETEMP/t" "$SRC/tests/system"

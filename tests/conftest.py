@@ -57,7 +57,8 @@ def mounts_under(path: str) -> list[str]:
     mount namespace of the user's pause process, invisible from this process's own."""
     mountinfo = "/proc/self/mountinfo"
     if ROOTLESS:
-        with open(f"/tmp/otter-{os.getuid()}/pause.pid") as f:
+        from otter.engine.userns import pause_pid_file
+        with open(pause_pid_file(os.getuid())) as f:
             mountinfo = f"/proc/{f.read().strip()}/mountinfo"
     with open(mountinfo) as f:
         return [line.split()[4] for line in f if line.split()[4].startswith(path)]

@@ -339,44 +339,35 @@ class _LayerJobs:
             self.progress.finish(desc.digest, "skipped: already exists")
             return existing
         self.progress.start(desc.digest, desc.size)
+        # `apply` reads only the parent's chain ID: the parent may still be in another job.
         parent = Layer(chain[i - 1], chain[i - 2] if i > 1 else None, diff_ids[i - 1], 0) if i else None
-        # `apply` reads only the parent's chain ID; the parent may still be in another job.
-        if existing is None and not have_blob and (i == 0 or self.independent or ready[i - 1].is_set()):
+        layer = existing
+        if not have_blob:
+            stream = existing is None and (i == 0 or self.independent or ready[i - 1].is_set())
             with content.ingest(expected=blob, expected_size=desc.size) as ingest:
-                reader = self._download(desc, ingest)
+                reader = _Verified(self.client.open_blob(self.repo, desc.digest, desc.size), ingest, desc.digest,
+                                   desc.size, self.where, self.progress, self.cancelled)
                 try:
-                    layer, _ = layers.apply(parent, reader, expected_diff_id=diff_ids[i])
+                    if stream:
+                        layer, _ = layers.apply(parent, reader, expected_diff_id=diff_ids[i])
+                    else:
+                        reader.drain()
                 except CorruptContent:
                     reader.check_rest()
                     raise
                 finally:
                     reader.close()
                 ingest.commit()
-            self.progress.finish(desc.digest)
-            return layer
-        if not have_blob:
-            with content.ingest(expected=blob, expected_size=desc.size) as ingest:
-                reader = self._download(desc, ingest)
-                try:
-                    reader.drain()
-                finally:
-                    reader.close()
-                ingest.commit()
-        if existing is not None:
-            self.progress.finish(desc.digest)
-            return existing
-        if i:
-            ready[i - 1].wait()
-            if self.cancelled.is_set():
-                raise _Cancelled("cancelled")
-        with content.open(blob) as f:
-            layer, _ = layers.apply(parent, f, expected_diff_id=diff_ids[i])
+        if layer is None:
+            # The blob is stored, its layer is not: unpack it once the parent is committed.
+            if i:
+                ready[i - 1].wait()
+                if self.cancelled.is_set():
+                    raise _Cancelled("cancelled")
+            with content.open(blob) as f:
+                layer, _ = layers.apply(parent, f, expected_diff_id=diff_ids[i])
         self.progress.finish(desc.digest)
         return layer
-
-    def _download(self, desc: oci.Descriptor, ingest) -> _Verified:
-        source = self.client.open_blob(self.repo, desc.digest, desc.size)
-        return _Verified(source, ingest, desc.digest, desc.size, self.where, self.progress, self.cancelled)
 
 
 # -- push -------------------------------------------------------------------------------------
@@ -396,7 +387,7 @@ class PushOptions:
     registry: RegistryOptions = RegistryOptions()
 
 
-def _destination(eng: Engine, opts: PushOptions, rec: ImageRecord) -> Reference:
+def _destination(opts: PushOptions, rec: ImageRecord) -> Reference:
     from otter.image.reference import lookup_candidates, parse_normalized
     text = opts.destination
     if text is None:
@@ -491,7 +482,7 @@ def image_push(eng: Engine, opts: PushOptions, progress: Progress = QUIET) -> Pu
     if opts.format is not None and opts.format not in PUSH_FORMATS:
         raise InvalidArgument(f"unsupported manifest format {opts.format!r}: use oci or v2s2")
     rec = eng.images.lookup(opts.image)
-    dest = _destination(eng, opts, rec)
+    dest = _destination(opts, rec)
     conf = RegistriesConf.load(opts.registry.registries_conf)
     target = conf.push_target(dest)
     client = _registry(target, opts.registry.client(), "pull,push")

@@ -84,7 +84,8 @@ def default_auth_file() -> str:
     runtime_dir = os.environ.get("XDG_RUNTIME_DIR")
     if runtime_dir:
         return os.path.join(runtime_dir, "containers", "auth.json")
-    return f"/run/containers/{os.getuid()}/auth.json"
+    from otter.sys.userns import rootless_uid
+    return f"/run/containers/{rootless_uid() or 0}/auth.json"
 
 
 def _read_files(authfile: str | None) -> list[str]:

@@ -225,7 +225,10 @@ def _transport_error(exc: BaseException, what: str) -> RegistryError:
         if isinstance(cause, ssl.SSLCertVerificationError):
             return RegistryError(f"{what}: tls: certificate verify failed: {cause.verify_message or cause.reason} "
                                  "(use --tls-verify=false, or --cert-dir with the registry's CA certificate)")
-        return TransientError(f"{what}: tls: {_reason(inner)}")
+        # Not transient: a handshake that failed once fails the same way again.
+        reason = _reason(inner)
+        hint = " (the registry may speak plain HTTP: use --tls-verify=false)" if "wrong version number" in reason else ""
+        return RegistryError(f"{what}: tls: {reason}{hint}")
     if isinstance(exc, ux.MaxRetryError) and isinstance(inner, ux.ResponseError):
         return RegistryError(f"{what}: too many redirects")
     return TransientError(f"{what}: {_reason(inner)}")

@@ -54,6 +54,10 @@ class Store(conftest.Engine):
         finally:
             conftest.ENGINE = previous
         self.kind = kind
+        if kind == "podman":
+            # Its own libpod tmpdir too: podmans sharing /run/libpod take each other's stores for
+            # ones that outlived a reboot and fail to refresh their locks.
+            self.base += ["--tmpdir", os.path.join(base, "tmp")]
 
     def json(self, *args: str):
         return json.loads(self.run(*args).out)
@@ -74,8 +78,10 @@ def new_store(kind: str):
             eng.run("load", "-i", BUSYBOX_ARCHIVE)
             yield eng
         finally:
-            # podman's overlay store leaves mounts behind unless reset.
-            eng.run(*(["system", "reset", "-f"] if eng.kind == "podman" else ["rm", "-a", "-f"]), expect=None)
+            eng.run("rm", "-a", "-f", "-t", "0", expect=None)
+            if eng.kind == "podman":
+                # podman's overlay store leaves mounts behind unless reset.
+                eng.run("system", "reset", "-f", expect=None)
             wait_for_processes_using(base)
             shutil.rmtree(base, ignore_errors=True)
 

@@ -282,13 +282,13 @@ def test_basic_auth(bb, auth_registry, tmp_path):
 
 
 def test_default_authfile_and_logout_all(bb, auth_registry, tmp_path, monkeypatch):
-    runtime = tmp_path / "xdg-runtime"
-    runtime.mkdir()
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
-    monkeypatch.delenv("REGISTRY_AUTH_FILE", raising=False)
+    # REGISTRY_AUTH_FILE moves the default authfile (${XDG_RUNTIME_DIR}/containers/auth.json, see
+    # the unit tests) out of the user's real one; XDG_RUNTIME_DIR itself stays, as a rootless
+    # otter keeps its pause process there.
+    authfile = tmp_path / "default" / "auth.json"
+    monkeypatch.setenv("REGISTRY_AUTH_FILE", str(authfile))
     host = auth_registry.host
     bb.run("login", NO_TLS, "-u", USER, "-p", PASSWORD, host)
-    authfile = runtime / "containers" / "auth.json"
     assert host in json.loads(authfile.read_text())["auths"]
     again = bb.run("login", NO_TLS, host)
     assert "Already logged in" in again.out
@@ -301,8 +301,7 @@ def test_docker_config_and_credential_helper(bb, auth_registry, tmp_path, monkey
     home = tmp_path / "home"
     (home / ".docker").mkdir(parents=True)
     monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "empty-runtime"))
-    monkeypatch.delenv("REGISTRY_AUTH_FILE", raising=False)
+    monkeypatch.setenv("REGISTRY_AUTH_FILE", str(tmp_path / "absent-auth.json"))
     monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
     host = auth_registry.host
     config = home / ".docker" / "config.json"

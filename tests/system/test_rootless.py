@@ -27,7 +27,8 @@ def subuid_start() -> int:
 
 
 def pause_pid() -> int:
-    with open(f"/tmp/otter-{os.getuid()}/pause.pid") as f:
+    from otter.engine.userns import pause_pid_file
+    with open(pause_pid_file(os.getuid())) as f:
         return int(f.read())
 
 
