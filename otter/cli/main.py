@@ -54,6 +54,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "commit": ("otter.cli.container_files:cmd_commit", "Create new image based on the changed container"),
     "export": ("otter.cli.container_files:cmd_export", "Export container's filesystem contents as a tar archive"),
     "stats": ("otter.cli.stats:cmd_stats", "Display container resource usage statistics"),
+    "events": ("otter.cli.events:cmd_events", "Show otter system events"),
     "info": ("otter.cli.system:cmd_info", "Display otter system information"),
     "version": ("otter.cli.system:cmd_version", "Display the otter version information"),
     "system": ("otter.cli.system:cmd_system", "Manage otter"),
@@ -190,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if command not in COMMANDS:
             raise UsageError(f"unrecognized command `otter {command}`\nTry 'otter --help' for more information")
-        if command not in NO_STORE_COMMANDS:
+        if command not in NO_STORE_COMMANDS and os.getuid() != 0:
             from otter.engine.userns import ensure_joined
             ensure_joined()
         ctx = Context(opts.get("--root"), opts.get("--runroot"), opts.get("--storage-driver"), level,

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import time
 
 from otter.core.container import Container, ContainerConfig, RuntimeInfo, State
 from otter.core.state import ContainerState
-from otter.core.units import parse_signal, parse_size
 from otter.engine.context import Engine
+from otter.engine.events import container_event, emit
 from otter.errors import AlreadyExists, ContainerNotFound, InvalidArgument, InvalidState, OtterError
 from otter.record import field, record
 
@@ -151,6 +150,7 @@ def generate_name(st: ContainerState) -> str:
 
 
 def container_create(eng: Engine, opts: CreateOptions) -> Container:
+    from otter.core.units import parse_signal, parse_size
     from otter.core.mounts import check_duplicates, parse_mount_flag, parse_tmpfs_flag, parse_volume_flag
     from otter.spec.runtime import parse_ulimit
 
@@ -255,6 +255,7 @@ def container_create(eng: Engine, opts: CreateOptions) -> Container:
     if opts.cidfile:
         with open(opts.cidfile, "x") as f:
             f.write(cid)
+    container_event(eng, ctr, "create")
     return ctr
 
 
@@ -288,6 +289,7 @@ def container_rename(eng: Engine, text: str, new_name: str) -> None:
         raise InvalidArgument(f"container name {new_name!r} is invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*")
     ctr = states(eng).find(text)
     states(eng).rename(ctr.id, new_name)
+    emit(eng, "container", "rename", ctr.id, new_name, ctr.config.image_name, dict(ctr.config.labels))
 
 
 # -- removing ---------------------------------------------------------------------------
@@ -350,6 +352,7 @@ def container_prune(eng: Engine) -> list[str]:
 def remove_storage(eng: Engine, cid: str) -> None:
     """Delete a container's snapshot and files (its rootfs must be unmounted)."""
     eng.snapshotter.remove(cid)
+    import shutil
     shutil.rmtree(eng.paths.container(cid), ignore_errors=True)
     shutil.rmtree(eng.paths.bundle(cid), ignore_errors=True)
     try:
