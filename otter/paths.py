@@ -130,6 +130,11 @@ class StorePaths:
     def exits(self) -> str:
         return os.path.join(self.runroot, "exits")
 
+    @property
+    def events_log(self) -> str:
+        """The events log, one JSON line per event (Podman's file backend keeps it in its tmpdir)."""
+        return os.path.join(self.runroot, "events", "events.log")
+
     def container_lock(self, container_id: str) -> str:
         return os.path.join(self.runroot, "locks", container_id + ".lock")
 

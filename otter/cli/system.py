@@ -153,12 +153,17 @@ def cmd_version(ctx, argv: list[str], prog: str) -> int:
 
 # -- system ------------------------------------------------------------------------------------
 
-SUBCOMMANDS = {"info": "cmd_info", "df": "cmd_df", "prune": "cmd_prune"}
+SUBCOMMANDS = {"info": "cmd_info", "df": "cmd_df", "prune": "cmd_prune", "events": "cmd_events"}
 
 
 def cmd_system(ctx, argv: list[str], prog: str) -> int:
     from otter.cli.common import dispatch
     return dispatch(ctx, argv, prog, "Manage otter", {verb: globals()[fn] for verb, fn in SUBCOMMANDS.items()})
+
+
+def cmd_events(ctx, argv: list[str], prog: str) -> int:
+    from otter.cli.events import cmd_events as events
+    return events(ctx, argv, prog)
 
 
 DF_HEADERS = {"Type": "TYPE", "Total": "TOTAL", "Active": "ACTIVE", "Size": "SIZE", "Reclaimable": "RECLAIMABLE"}

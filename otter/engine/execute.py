@@ -17,6 +17,7 @@ from otter import log
 from otter.core.container import State
 from otter.engine.containers import lookup
 from otter.engine.context import Engine
+from otter.engine.events import container_event
 from otter.errors import InvalidState
 from otter.record import record
 
@@ -68,12 +69,15 @@ def container_exec(eng: Engine, opts: ExecOptions) -> tuple[int, str]:
     argv = eng.runtime.exec_argv(ctr.id, process_file, tty=opts.tty, detach=opts.detach, pid_file=None,
                                  log_path=runtime_log)
     log.debug(f"running {' '.join(argv)}")
+    container_event(eng, ctr, "exec")
     try:
         stdin = None if (opts.interactive or opts.tty) else subprocess.DEVNULL
         code = subprocess.run(argv, stdin=stdin).returncode
         msg = read_error(runtime_log)
         if msg:
             raise classify(msg)
+        if not opts.detach:    # a detached exec outlives us: nobody sees it end
+            container_event(eng, ctr, "exec_died", exit_code=code)
     finally:
         for path in (process_file, runtime_log):
             try:

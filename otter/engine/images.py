@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 
 from otter.engine.context import Engine
+from otter.engine.events import emit
 from otter.errors import ImageNotFound, InUse, InvalidArgument, OtterError
 from otter.image.store import ImageRecord
 from otter.record import field, record
@@ -60,8 +61,10 @@ def image_import(eng: Engine, opts: ImportOptions, stdin=None) -> ImageRecord:
     try:
         with _writing(eng):
             layer = add_layer(eng.images, None, src)
-            return build_image(eng.images, NewImage(config=container_config, created=rfc3339(time.time()), layer=layer,
-                                                    created_by="otter import", comment=opts.message, names=names))
+            rec = build_image(eng.images, NewImage(config=container_config, created=rfc3339(time.time()), layer=layer,
+                                                   created_by="otter import", comment=opts.message, names=names))
+        emit(eng, "image", "import", rec.id, "/dev/stdin" if opts.source == "-" else opts.source)
+        return rec
     finally:
         if src is not stdin:
             src.close()
@@ -87,7 +90,10 @@ def image_load(eng: Engine, source: str | None, stdin=None) -> list[ImageRecord]
     try:
         with _writing(eng):
             pending = Loader(eng.images).load(src, eng.paths.tmp)
-            return record(eng.images, pending)
+            loaded = record(eng.images, pending)
+        for rec in loaded:
+            emit(eng, "image", "loadfromarchive", rec.id, "/dev/stdin" if source in (None, "-") else source)
+        return loaded
     finally:
         if src is not stdin:
             src.close()
@@ -120,14 +126,16 @@ def image_save(eng: Engine, opts: SaveOptions, stdout_fd: int = 1) -> None:
             if not opts.output:
                 raise InvalidArgument("oci-dir needs an output directory (-o)")
             _save_dir(opts.output, lambda d: saver.save_oci_dir(d, selected))
-            return
-        write = saver.save_docker if fmt == "docker-archive" else saver.save_oci_archive
-        if opts.output is None:
-            if os.isatty(stdout_fd):
-                raise InvalidArgument("refusing to save to terminal. Use -o flag or redirect")
-            write(stdout_fd, selected)
-            return
-        _save_file(opts.output, lambda fd: write(fd, selected))
+        else:
+            write = saver.save_docker if fmt == "docker-archive" else saver.save_oci_archive
+            if opts.output is None:
+                if os.isatty(stdout_fd):
+                    raise InvalidArgument("refusing to save to terminal. Use -o flag or redirect")
+                write(stdout_fd, selected)
+            else:
+                _save_file(opts.output, lambda fd: write(fd, selected))
+    for rec, _ in selected:
+        emit(eng, "image", "save", rec.id, opts.output or "/dev/stdout")
 
 
 def _name_matches(name: str, text: str) -> bool:
@@ -250,8 +258,9 @@ def image_tag(eng: Engine, image: str, names: list[str]) -> None:
     refs = [str(parse_local_name(n)) for n in names]
     with eng.lock():
         rec = eng.images.lookup(image)
-        for ref in refs:
+        for name, ref in zip(names, refs):
             eng.images.tag(rec.id, ref)
+            emit(eng, "image", "tag", rec.id, name)
 
 
 def image_untag(eng: Engine, image: str, names: list[str]) -> None:
@@ -266,6 +275,7 @@ def image_untag(eng: Engine, image: str, names: list[str]) -> None:
             targets.append(ref)
         for ref in targets:
             eng.images.untag(rec.id, ref)
+            emit(eng, "image", "untag", rec.id, ref)
 
 
 # -- remove / prune ---------------------------------------------------------------------
@@ -293,6 +303,7 @@ def image_remove(eng: Engine, images: list[str], force: bool = False, all_images
             if by_name and len(rec.names) > len(by_name):
                 for n in by_name:
                     eng.images.untag(rec.id, n)
+                    emit(eng, "image", "untag", rec.id, n)
                     report.untagged.append(n)
                 continue
             if rec.id in users:
@@ -305,6 +316,9 @@ def image_remove(eng: Engine, images: list[str], force: bool = False, all_images
                 remove_for_image(eng, users[rec.id])
             report.untagged.extend(rec.names)
             eng.images.delete(rec.id)
+            for n in rec.names:
+                emit(eng, "image", "untag", rec.id, n)
+            emit(eng, "image", "remove", rec.id, by_name[0] if by_name else text)
             report.deleted.append(rec.id)
         eng.gc()
     return report
@@ -318,6 +332,7 @@ def image_prune(eng: Engine, all_images: bool = False) -> list[str]:
             if rec.id in users or (not rec.dangling and not all_images):
                 continue
             eng.images.delete(rec.id)
+            emit(eng, "image", "remove", rec.id)
             removed.append(rec.id)
         eng.gc()
     return removed

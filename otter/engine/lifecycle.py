@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import signal
-import subprocess
 import sys
 import time
 
@@ -31,6 +29,7 @@ from otter import log
 from otter.core.container import Container, State
 from otter.engine.containers import remove_storage, states
 from otter.engine.context import Engine
+from otter.engine.events import container_event
 from otter.errors import InvalidState, OtterError, RuntimeFailure
 from otter.sys.filelock import FileLock
 
@@ -239,6 +238,7 @@ def start_detached(eng: Engine, ctr: Container, before_start=None) -> Container:
         ctr.check("start")
         try:
             bundle = _prepare(eng, ctr)
+            log.timing("prepared the bundle")
             os.makedirs(eng.paths.exits, mode=0o700, exist_ok=True)
             os.makedirs(eng.paths.runtime_state, mode=0o700, exist_ok=True)
             pid = conmon.spawn(conmon.ConmonRequest(
@@ -247,11 +247,14 @@ def start_detached(eng: Engine, ctr: Container, before_start=None) -> Container:
                 conmon_pid_file=os.path.join(bundle, "conmon.pid"), exit_dir=eng.paths.exits,
                 log_path=eng.paths.container_log(ctr.id), runtime_log=os.path.join(bundle, "runtime.log"),
                 tty=ctr.config.tty, stdin=ctr.config.interactive, exit_command=exit_command(eng, ctr.id)))
+            log.timing("conmon reported the container pid")
             monitor = _read_int(os.path.join(bundle, "conmon.pid"))
             ctr = states(eng).transition(ctr.id, lambda c: _started(c, pid, monitor, "conmon"))
             if before_start is not None:
                 before_start(bundle)
             eng.runtime.start(ctr.id)
+            container_event(eng, ctr, "init")
+            container_event(eng, ctr, "start")
         except OtterError as e:
             _failed_start(eng, ctr, e)
             raise
@@ -295,6 +298,7 @@ def run_foreground(eng: Engine, ctr: Container, interactive: bool) -> int:
     Output is relayed to our stdout/stderr and recorded in the container log. With a tty,
     runc relays the terminal itself and nothing is logged.
     """
+    import subprocess
     log_path = eng.paths.container_log(ctr.id)
     tty = ctr.config.tty
     with lock(eng, ctr.id):
@@ -320,6 +324,8 @@ def run_foreground(eng: Engine, ctr: Container, interactive: bool) -> int:
             proc.kill()
             proc.wait()
             raise
+    for status in ("init", "start", "attach"):
+        container_event(eng, ctr, status)
     forwarded = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
     previous = {s: signal.signal(s, lambda signum, _frame: proc.send_signal(signum)) for s in forwarded}
     held = b""
@@ -370,13 +376,14 @@ class LogSink:
 RUNTIME_FAILURE_PREFIXES = (b"runc run failed:", b"runc: ", b"crun: ")
 
 
-def _relay(proc: subprocess.Popen, sink: LogSink) -> bytes:
+def _relay(proc, sink: LogSink) -> bytes:
     """Copy the container's output to ours and to the log until both pipes close.
 
     `runc run` prints its own failure ("runc run failed: ...") on the stderr it shares with
     the container; such a chunk is held back and returned, for the caller to drop when the
     runtime log confirms a failure (otter prints its own one-line error instead).
     """
+    import select
     streams = {proc.stdout.fileno(): (b"stdout", sys.stdout.buffer),
                proc.stderr.fileno(): (b"stderr", sys.stderr.buffer)}
     sys.stdout.flush()
@@ -436,6 +443,7 @@ def cleanup(eng: Engine, cid: str, exit_code: int | None = None, runtime_deleted
             if exit_code is None and process_alive(ctr):
                 return ctr
             code = exit_code if exit_code is not None else _exit_code_from_file(eng, cid)
+            container_event(eng, ctr, "died", exit_code=UNKNOWN_EXIT if code is None else code)
             if not runtime_deleted:
                 _delete_oci(eng, cid)
             if ctr.config.auto_remove:
@@ -444,6 +452,8 @@ def cleanup(eng: Engine, cid: str, exit_code: int | None = None, runtime_deleted
                 return None
             unmount_rootfs(eng, cid)
             oom = os.path.exists(os.path.join(eng.paths.bundle(cid), "oom"))
+            # Before the exit is recorded: whoever waits for it sees the events already written.
+            container_event(eng, ctr, "cleanup")
             ctr = st.transition(cid, lambda c: c.with_state(
                 State.EXITED, exit_code=UNKNOWN_EXIT if code is None else code, finished_at=time.time(), pid=0,
                 pid_start=0, conmon_pid=0, mounted=False, oom_killed=oom))
@@ -505,7 +515,9 @@ def stop(eng: Engine, ctr: Container, timeout: int | None = None) -> Container:
         except RuntimeFailure as e:
             log.debug(f"SIGKILL: {e}")
         _wait_gone(ctr, 30)
-    return _await_cleanup(eng, ctr)
+    stopped = _await_cleanup(eng, ctr)
+    container_event(eng, ctr, "stop")
+    return stopped
 
 
 def _await_cleanup(eng: Engine, ctr: Container) -> Container:
@@ -532,6 +544,7 @@ def kill(eng: Engine, ctr: Container, sig: int) -> None:
         raise InvalidState(f"can only kill running containers. {ctr.id} is in state {ctr.state.value}: "
                            "container state improper")
     eng.runtime.kill(ctr.id, sig)
+    container_event(eng, ctr, "kill")
 
 
 def wait(eng: Engine, ctr: Container, interval: float = 0.05) -> int:
@@ -564,6 +577,7 @@ def pause(eng: Engine, ctr: Container) -> None:
             raise InvalidState(f"\"{ctr.state.value}\" is not running, can't pause: container state improper")
         eng.runtime.pause(ctr.id)
         states(eng).transition(ctr.id, lambda c: c.with_state(State.PAUSED))
+        container_event(eng, ctr, "pause")
 
 
 def unpause(eng: Engine, ctr: Container) -> None:
@@ -574,9 +588,11 @@ def unpause(eng: Engine, ctr: Container) -> None:
             raise InvalidState(f"\"{ctr.state.value}\" is not paused, can't unpause: container state improper")
         eng.runtime.resume(ctr.id)
         states(eng).transition(ctr.id, lambda c: c.with_state(State.RUNNING))
+        container_event(eng, ctr, "unpause")
 
 
 def restart(eng: Engine, ctr: Container, timeout: int | None = None) -> Container:
+    container_event(eng, ctr, "restart")
     stop(eng, ctr, timeout)
     cur = states(eng).find(ctr.id)
     states(eng).transition(cur.id, lambda c: c.with_state(c.state, restart_count=c.runtime.restart_count + 1))
@@ -603,6 +619,8 @@ def _remove_record(eng: Engine, ctr: Container, volumes: bool, runtime_deleted: 
     if not runtime_deleted:
         _delete_oci(eng, ctr.id)
     unmount_rootfs(eng, ctr.id)
+    # Before the record goes: whoever waits for the removal sees the event already written.
+    container_event(eng, ctr, "remove")
     states(eng).remove(ctr.id)
     remove_storage(eng, ctr.id)
     try:

@@ -28,11 +28,13 @@ class LogLine:
     data: bytes          # with its newline when the record was a full line
 
 
-def parse_time(text: str, now: float | None = None) -> float:
-    """`--since/--until`: RFC3339 (with or without zone), a Unix timestamp, or a Go duration ago."""
+def parse_time(text: str, now: float | None = None, ahead: bool = False) -> float:
+    """`--since/--until`: RFC3339 (with or without zone), a Unix timestamp, or a Go duration ago
+    (from now with `ahead`, as Podman reads `events --until 10s`: stream ten seconds more)."""
     m = _DURATION_RE.match(text)
     if m:
-        return (now or time.time()) - float(m.group(1)) * _UNITS[m.group(2)]
+        span = float(m.group(1)) * _UNITS[m.group(2)]
+        return (now or time.time()) + (span if ahead else -span)
     try:
         return float(text)
     except ValueError:

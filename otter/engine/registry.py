@@ -33,6 +33,7 @@ import threading
 from collections.abc import Iterator
 
 from otter.engine.context import Engine
+from otter.engine.events import emit
 from otter.engine.images import _writing
 from otter.engine.progress import Progress
 from otter.errors import CorruptContent, InvalidArgument, OtterError, RegistryError, Unauthorized
@@ -227,6 +228,7 @@ def _pull_image(eng: Engine, client: Registry, source: Reference, name: Referenc
                              layers[-1].id if layers else None, sum(layer.size for layer in layers), blobs,
                              [image_name])
         BlobInfo(eng.db).add_locations(source.domain, repo, [d.digest for d in manifest.layers] + [str(config_digest)])
+    emit(eng, "image", "pull", rec.id, image_name)
     return rec
 
 
@@ -520,6 +522,7 @@ def image_push(eng: Engine, opts: PushOptions, progress: Progress = QUIET) -> Pu
     if opts.digestfile:
         with open(opts.digestfile, "w") as f:
             f.write(digest)
+    emit(eng, "image", "push", rec.id, str(target.reference))
     return PushReport(digest, str(target.reference))
 
 

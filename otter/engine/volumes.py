@@ -41,6 +41,7 @@ from otter.core.mounts import (
     runtime_options,
 )
 from otter.engine.context import Engine
+from otter.engine.events import emit
 from otter.errors import AlreadyExists, InUse, InvalidArgument, OtterError, VolumeNotFound
 from otter.record import field, record
 from otter.spec.runtime import MountSpec
@@ -136,6 +137,7 @@ def _create(eng: Engine, name: str, labels: dict[str, str], options: dict[str, s
             _make_directory(eng, name)
     except sqlite3.IntegrityError:
         raise AlreadyExists(f"volume with name {name} already exists: volume already exists") from None
+    emit(eng, "volume", "create", name=name)
     return vol
 
 
@@ -158,6 +160,7 @@ def _make_directory(eng: Engine, name: str) -> None:
 def _delete(eng: Engine, name: str) -> None:
     with eng.db.transaction() as conn:
         conn.execute("DELETE FROM volumes WHERE name=?", (name,))
+    emit(eng, "volume", "remove", name=name)
 
     def report(_func, path, exc_info) -> None:
         if not isinstance(exc_info[1], FileNotFoundError):
@@ -312,6 +315,7 @@ def volume_prune(eng: Engine) -> list[str]:
     for vol in vols:
         if vol.name not in users:
             _delete(eng, vol.name)
+            emit(eng, "volume", "prune", name=vol.name)
             removed.append(vol.name)
     return removed
 

@@ -454,10 +454,11 @@ class Registry:
 
     # -- requests -------------------------------------------------------------------------------
     def request(self, method: str, path: str, scopes: tuple[str, ...], what: str, *, headers: dict | None = None,
-                body=None, stream: bool = False, ok: tuple[int, ...] = (200,)):
+                body=None, stream: bool = False, ok: tuple[int, ...] = (200,), strategy: bool = False):
         """One authenticated request (no retries: see `retrying`). `path` is a path under the
         registry (`/v2/...`) or an absolute URL (an upload location). Returns the response
-        when its status is in `ok`; raises otherwise (TransientError for 429/5xx)."""
+        when its status is in `ok`; raises otherwise (TransientError for 429/5xx; with
+        `strategy`, an upload strategy's request, _Unsupported for UPLOAD_UNSUPPORTED)."""
         self.ping()
         url = path if path.startswith(("http://", "https://")) else self.base + path  # type: ignore[operator]
         replayable = body is None or isinstance(body, bytes)
@@ -492,7 +493,7 @@ class Registry:
                                + ("" if creds else " (no credentials: use login or --creds)"))
         if resp.status == 403:
             raise Unauthorized(f"{what}: {_error_text(resp)}")
-        if resp.status in UPLOAD_UNSUPPORTED and method in ("PUT", "PATCH") and "/blobs/uploads/" in url:
+        if strategy and resp.status in UPLOAD_UNSUPPORTED:
             raise _Unsupported(f"{what}: {_error_text(resp)}")
         raise RegistryError(f"{what}: {_error_text(resp)}")
 
@@ -645,13 +646,13 @@ class Registry:
                    what: str) -> tuple[str, int]:
         self.request("PUT", self._with_digest(location, digest), self._scopes(repository), what, ok=(201, 204),
                      headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
-                     body=iter(chunks))
+                     body=iter(chunks), strategy=True)
         return digest, size
 
     def _patch_stream(self, repository: str, location: str, chunks: Iterable[bytes], what: str) -> tuple[str, int]:
         counted = _Counting(chunks)
         resp = self.request("PATCH", location, self._scopes(repository), what, ok=(202, 204),
-                            headers={"Content-Type": "application/octet-stream"}, body=iter(counted))
+                            headers={"Content-Type": "application/octet-stream"}, body=iter(counted), strategy=True)
         location = self._absolute(resp.headers.get("Location") or location)
         self._finish(repository, location, counted.digest, what)
         return counted.digest, counted.size

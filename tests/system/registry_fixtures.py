@@ -281,6 +281,8 @@ class LyingRegistry:
             def do_HEAD(self):
                 self._answer(False)
 
+            do_POST = do_PUT = do_PATCH = do_GET
+
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.httpd.server_address[1]
         self.host = f"127.0.0.1:{self.port}"
@@ -302,6 +304,75 @@ class LyingRegistry:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def request_body(handler) -> bytes:
+    """The body of a request, with Content-Length or chunked transfer encoding."""
+    if handler.headers.get("Transfer-Encoding", "").lower() == "chunked":
+        parts = []
+        while True:
+            size = int(handler.rfile.readline().split(b";")[0].strip(), 16)
+            if size == 0:
+                handler.rfile.readline()
+                return b"".join(parts)
+            parts.append(handler.rfile.read(size))
+            handler.rfile.readline()
+    return handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+
+
+class PickyUploads:
+    """Blob uploads the way some registries (and proxies) take them: only in Content-Range
+    PATCH chunks, refusing a one-piece PUT (413) and a chunked-encoding stream (411). Manifests
+    are accepted. `blobs` holds what was stored, by digest."""
+
+    def __init__(self, reg: LyingRegistry, repo: str):
+        self.blobs: dict[str, bytes] = {}
+        self.manifests: dict[str, bytes] = {}
+        self.sessions: dict[str, bytearray] = {}
+        self.repo = repo
+        reg.routes[f"/v2/{repo}/blobs/uploads/"] = self.start
+        self.reg = reg
+
+    def _reply(self, handler, status: int, headers: dict | None = None) -> None:
+        handler.send_response(status)
+        for k, v in {"Content-Length": "0", **(headers or {})}.items():
+            handler.send_header(k, v)
+        handler.end_headers()
+
+    def start(self, handler) -> None:
+        request_body(handler)
+        session = f"/upload/{len(self.sessions)}"
+        self.sessions[session] = bytearray()
+        self.reg.routes[session] = self.session
+        self._reply(handler, 202, {"Location": session})
+
+    def session(self, handler) -> None:
+        from urllib.parse import parse_qs, urlparse
+        body = request_body(handler)
+        path = urlparse(handler.path)
+        data = self.sessions[path.path]
+        if handler.command == "PATCH":
+            if "Content-Range" not in handler.headers:
+                self._reply(handler, 411)
+                return
+            data += body
+            self._reply(handler, 202, {"Location": path.path})
+            return
+        if body:                                          # a one-piece PUT
+            self._reply(handler, 413)
+            return
+        digest = parse_qs(path.query)["digest"][0]
+        if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
+            self._reply(handler, 400)
+            return
+        self.blobs[digest] = bytes(data)
+        self._reply(handler, 201, {"Docker-Content-Digest": digest})
+
+    def manifest(self, handler) -> None:
+        body = request_body(handler)
+        digest = "sha256:" + hashlib.sha256(body).hexdigest()
+        self.manifests[digest] = body
+        self._reply(handler, 201, {"Docker-Content-Digest": digest})
 
 
 # -- fixtures -----------------------------------------------------------------------------------

@@ -135,6 +135,19 @@ def test_push_bad_input(bb, registry):
     one_error(bb.run("push", NO_TLS, iid, expect=125), "destination")
 
 
+def test_push_falls_back_to_chunked_uploads(bb, lying_registry):
+    from tests.system.registry_fixtures import PickyUploads
+    picky = PickyUploads(lying_registry, "picky")
+    lying_registry.routes["/v2/picky/manifests/latest"] = picky.manifest
+    digest = bb.run("push", NO_TLS, "localhost/busybox", f"{lying_registry.host}/picky").out.strip()
+    manifest = json.loads(picky.manifests[digest])
+    for d in [manifest["config"]] + manifest["layers"]:
+        assert "sha256:" + hashlib.sha256(picky.blobs[d["digest"]]).hexdigest() == d["digest"]
+        assert len(picky.blobs[d["digest"]]) == d["size"]
+    methods = [m for m, p in lying_registry.requests if p.startswith("/upload/")]
+    assert methods.count("PATCH") >= 3 and methods.count("PUT") >= 3      # refused tries, then chunks
+
+
 # -- failures -----------------------------------------------------------------------------------
 
 def test_tag_not_found(otter, registry):

@@ -146,7 +146,7 @@ COMPLETIONS = [
     (["otter", "vo"], ["volume"]),
     (["otter", "sys"], ["system"]),
     (["otter", "volume", ""], sorted(n for n, _ in BY_PATH["otter volume"].subcommands)),
-    (["otter", "system", ""], ["df", "info", "prune"]),
+    (["otter", "system", ""], ["df", "events", "info", "prune"]),
     (["otter", "ps", "--no"], ["--no-trunc", "--noheading"]),
     (["otter", "volume", "rm", "--a"], ["--all"]),
     (["otter", "--root", "/x", "ima"], ["image", "images"]),            # after global flags and a value

@@ -1,0 +1,223 @@
+"""The events log: what happened to containers, images and volumes, kept as Podman's file
+backend keeps it, for `otter events`.
+
+Vocabulary:
+  event      one line of `StorePaths.events_log`: a JSON object with Podman's fields `ID`,
+             `Image`, `Name`, `Status`, `Time`, `Type`, `Attributes`, in Podman's order and with
+             Go's `omitempty` (an empty `ID`, `Image` or `Name` is left out). `Time` is
+             RFC3339Nano in local time. `Attributes` holds a container's labels (`{}` when it has
+             none) and is `null` for images and volumes. A `died` (or `exec_died`) event carries
+             the exit code as `ContainerExitCode`, first and left out when 0, as Podman 4.3.1
+             writes it.
+  type       what the event is about: `container`, `image` or `volume`.
+  status     what happened, in Podman 4.3.1's words. Containers: create, init, start, attach,
+             exec, exec_died, pause, unpause, kill, stop, died, cleanup, restart, rename, remove.
+             Images: pull, push, save, loadfromarchive, import, tag, untag, remove (pruning
+             removes). Volumes: create, remove, prune.
+  stream     following the log: reading what is appended while the user waits.
+
+Emitting sits on the hot path of `run`, so it costs one open, one write and one close and
+imports nothing new (json is loaded by then). Each event is a single write(2) on a descriptor
+opened with O_APPEND: the kernel serialises appends to a regular file, so lines of concurrent
+otter processes never interleave and no lock is taken. A failed write is a warning, never the
+failure of the verb that happened.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from otter.record import record
+
+# -f/--filter keys, as `otter events` accepts them ("status" is Podman's other name for "event").
+FILTER_KEYS = ("container", "event", "status", "image", "label", "type", "volume")
+
+
+@record
+class Event:
+    """One event, as written to or read back from the log."""
+
+    type: str
+    status: str
+    time: int                        # nanoseconds since the epoch
+    stamp: str                       # `Time` as written (RFC3339Nano)
+    id: str = ""
+    name: str = ""
+    image: str = ""
+    attributes: dict | None = None
+    exit_code: int = 0               # ContainerExitCode
+
+    def document(self) -> dict:
+        """The event as Podman's JSON object (the log line, and `--format json`)."""
+        doc: dict = {"ContainerExitCode": self.exit_code} if self.exit_code else {}
+        for key, value in (("ID", self.id), ("Image", self.image), ("Name", self.name)):
+            if value:
+                doc[key] = value
+        doc.update(Status=self.status, Time=self.stamp, Type=self.type, Attributes=self.attributes)
+        return doc
+
+
+def rfc3339_nano(ns: int) -> str:
+    """Go's time.RFC3339Nano in local time: `2026-12-03T08:19:19.1394025Z` (trailing zeros dropped,
+    `Z` for a zero offset)."""
+    seconds, frac = divmod(ns, 1_000_000_000)
+    lt = time.localtime(seconds)
+    offset = lt.tm_gmtoff
+    zone = "Z" if not offset else f"{'-' if offset < 0 else '+'}{abs(offset) // 3600:02d}:{abs(offset) % 3600 // 60:02d}"
+    digits = f"{frac:09d}".rstrip("0")
+    return time.strftime("%Y-%m-%dT%H:%M:%S", lt) + (f".{digits}" if digits else "") + zone
+
+
+def parse_rfc3339_nano(text: str) -> int:
+    """Nanoseconds since the epoch of an RFC3339(Nano) time; Python keeps only microseconds, so
+    the fraction is read separately."""
+    from datetime import datetime
+    head, dot, rest = text.partition(".")
+    frac = ""
+    if dot:
+        i = 0
+        while i < len(rest) and rest[i].isdigit():
+            i += 1
+        frac, zone = rest[:i], rest[i:]
+    else:
+        head, zone = text[:19], text[19:]
+    whole = datetime.fromisoformat(head + (zone or "Z"))
+    return int(whole.timestamp()) * 1_000_000_000 + int((frac + "000000000")[:9])
+
+
+# -- writing --------------------------------------------------------------------------------------
+
+def emit(eng, type: str, status: str, id: str = "", name: str = "", image: str = "",
+         attributes: dict | None = None, exit_code: int = 0) -> None:
+    """Append one event to the store's events log."""
+    import json
+    ns = time.time_ns()
+    line = json.dumps(Event(type, status, ns, rfc3339_nano(ns), id, name, image, attributes, exit_code).document(),
+                      separators=(",", ":"), ensure_ascii=False) + "\n"
+    path = eng.paths.events_log
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+    try:
+        try:
+            fd = os.open(path, flags, 0o600)
+        except FileNotFoundError:
+            # Only the first event after a boot (the runroot is volatile) makes the directory.
+            eng.paths.ensure(os.path.dirname(path))
+            fd = os.open(path, flags, 0o600)
+        try:
+            os.write(fd, line.encode())
+        finally:
+            os.close(fd)
+    except OSError as e:
+        from otter import log
+        log.warning(f"unable to write {type} event {status!r}: {e}")
+
+
+def container_event(eng, ctr, status: str, exit_code: int = 0) -> None:
+    """A container event: its ID, name, image (as the user named it) and labels."""
+    emit(eng, "container", status, ctr.id, ctr.name, ctr.config.image_name, dict(ctr.config.labels), exit_code)
+
+
+# -- reading --------------------------------------------------------------------------------------
+
+def _event(line: bytes) -> Event | None:
+    """One log line as an Event; None for a line that is not one (never written by us)."""
+    import json
+    try:
+        doc = json.loads(line)
+        return Event(doc["Type"], doc["Status"], parse_rfc3339_nano(doc["Time"]), doc["Time"], doc.get("ID", ""),
+                     doc.get("Name", ""), doc.get("Image", ""), doc.get("Attributes"),
+                     doc.get("ContainerExitCode", 0))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def parse_filters(filters: tuple[str, ...] | list[str]) -> dict[str, list[str]]:
+    """`-f KEY=VALUE` flags by key; values of one key are alternatives, keys must all match."""
+    from otter.errors import InvalidArgument
+    out: dict[str, list[str]] = {}
+    for text in filters:
+        key, eq, value = text.partition("=")
+        if not eq:
+            raise InvalidArgument(f"invalid filter {text!r}: use KEY=VALUE")
+        key = key.lower()
+        if key not in FILTER_KEYS:
+            raise InvalidArgument(f"{key} is an invalid filter: use one of {', '.join(FILTER_KEYS)}")
+        out.setdefault("event" if key == "status" else key, []).append(value)
+    return out
+
+
+def _matches_one(ev: Event, key: str, value: str) -> bool:
+    if key == "container":
+        return ev.type == "container" and (ev.name == value or (bool(value) and ev.id.startswith(value)))
+    if key == "event":
+        return ev.status == value
+    if key == "image":
+        # An image's own events by name or ID, and the events of containers made from it.
+        if ev.type == "image":
+            return ev.name == value or (bool(value) and ev.id.startswith(value.removeprefix("sha256:")))
+        return ev.image == value
+    if key == "label":
+        k, eq, v = value.partition("=")
+        attrs = ev.attributes or {}
+        return k in attrs and (not eq or attrs[k] == v)
+    if key == "type":
+        return ev.type == value
+    return ev.type == "volume" and ev.name == value    # volume
+
+
+def matches(ev: Event, filters: dict[str, list[str]]) -> bool:
+    return all(any(_matches_one(ev, key, v) for v in values) for key, values in filters.items())
+
+
+def _in_window(ev: Event, since: int | None, until: int | None) -> bool:
+    return (since is None or ev.time >= since) and (until is None or ev.time <= until)
+
+
+def read_events(eng, since: int | None = None, until: int | None = None,
+                filters: dict[str, list[str]] | None = None) -> list[Event]:
+    """The recorded events in log order (times in nanoseconds), narrowed by `parse_filters`'s result."""
+    try:
+        with open(eng.paths.events_log, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        return []
+    out = []
+    for line in raw.splitlines():
+        ev = _event(line)
+        if ev is not None and _in_window(ev, since, until) and matches(ev, filters or {}):
+            out.append(ev)
+    return out
+
+
+def follow(eng, since: int | None = None, until: int | None = None, filters: dict[str, list[str]] | None = None,
+           interval: float = 0.1):
+    """Yield events as they are appended, polling the log every `interval` seconds: from the
+    start of the log with `since` (Podman's "from start"), else only what comes after now. Ends
+    once `until` has passed; otherwise runs until the caller stops (Ctrl-C)."""
+    path = eng.paths.events_log
+    offset = 0
+    if since is None:
+        try:
+            offset = os.path.getsize(path)
+        except FileNotFoundError:
+            pass
+    buf = b""
+    while until is None or time.time_ns() <= until:
+        try:
+            with open(path, "rb") as f:
+                if os.fstat(f.fileno()).st_size < offset:    # the log was removed and begun again
+                    offset, buf = 0, b""
+                f.seek(offset)
+                chunk = f.read()
+        except FileNotFoundError:
+            chunk = b""
+        if not chunk:
+            time.sleep(interval)
+            continue
+        offset += len(chunk)
+        complete, _, buf = (buf + chunk).rpartition(b"\n")
+        for line in complete.splitlines():
+            ev = _event(line)
+            if ev is not None and _in_window(ev, since, until) and matches(ev, filters or {}):
+                yield ev
