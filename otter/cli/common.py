@@ -82,6 +82,19 @@ def dispatch(ctx, argv: list[str], prog: str, title: str, verbs: dict) -> int:
     return verb(ctx, argv[1:], f"{prog} {argv[0]}")
 
 
+def parse_with_command(parser: Parser, argv: list[str], prog: str, required: int) -> tuple[argparse.Namespace, list[str]]:
+    """Parse `[options] NAME [COMMAND [ARG...]]` (run, create, exec): `NAME` is the parser's one
+    positional; returns the parsed options and the command after it. `required` counts NAME
+    and the command words that must follow (Podman's "requires at least N arg(s)")."""
+    opts, rest = split_command(parser, argv)
+    if "--help" in opts:
+        parser.parse_args(["--help"])
+    if len(rest) < required:
+        raise UsageError(f"{prog} requires at least {required} arg(s), only received {len(rest)}\n"
+                         f"See '{prog} --help'")
+    return parse(parser, opts + rest[:1]), rest[1:]
+
+
 def split_command(parser: Parser, argv: list[str]) -> tuple[list[str], list[str]]:
     """Split `[options] IMAGE [COMMAND [ARG...]]`: options end at the first positional, so the
     container's own flags (`run img ls -l`) are not taken as ours."""

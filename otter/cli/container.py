@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from otter.cli.common import Parser, dispatch, exists_command, parse, split_command, write
+from otter.cli.common import Parser, dispatch, exists_command, parse, parse_with_command, write
 from otter.cli.main import ExitStatus, UsageError, exit_code_for, print_error
 from otter.cli.output import ago, go_time, print_json, render_format, tabulate
 from otter.errors import OtterError
@@ -97,31 +97,7 @@ def _create_options(args, command: list[str], argv: list[str]):
 
 
 def _parse_create(prog: str, argv: list[str], run: bool):
-    p = _create_parser(prog, run)
-    opts, rest = split_command(p, argv)
-    if "--help" in opts:
-        p.parse_args(["--help"])
-    if not rest:
-        raise UsageError(f"{prog} requires at least 1 arg(s), only received 0\nSee '{prog} --help'")
-    args = p.parse_args(_bool_values(p, opts) + [rest[0]])
-    return args, rest[1:]
-
-
-def _bool_values(p: Parser, opts: list[str]) -> list[str]:
-    """Rewrite `--flag=false` for boolean flags, which argparse's store_true cannot take."""
-    out = []
-    for arg in opts:
-        name, eq, value = arg.partition("=")
-        if eq and name in p.bool_flags:
-            from otter.cli.common import parse_bool
-            try:
-                if parse_bool(value):
-                    out.append(name)
-            except Exception:  # noqa: BLE001 - turned into a usage error
-                raise UsageError(f"invalid argument {value!r} for {name!r} flag: invalid syntax") from None
-            continue
-        out.append(arg)
-    return out
+    return parse_with_command(_create_parser(prog, run), argv, prog, required=1)
 
 
 def cmd_create(ctx, argv: list[str], prog: str) -> int:
@@ -519,20 +495,13 @@ def cmd_exec(ctx, argv: list[str], prog: str) -> int:
     p.add_argument("-w", "--workdir", help="Working directory inside the container")
     p.add_bool("--privileged", help="Give the process extended Linux capabilities inside the container")
     p.add_argument("container", help="container name or ID")
-    opts, rest = split_command(p, argv)
-    if "--help" in opts:
-        p.parse_args(["--help"])
-    if not rest:
-        raise UsageError(f"{prog} requires at least 2 arg(s), only received 0\nSee '{prog} --help'")
-    args = p.parse_args(_bool_values(p, opts) + [rest[0]])
-    if len(rest) < 2:
-        raise UsageError(f"{prog} requires at least 2 arg(s), only received 1\nSee '{prog} --help'")
+    args, command = parse_with_command(p, argv, prog, required=2)
     from otter.engine.containers import _env_file
     from otter.engine.execute import ExecOptions, container_exec
     env = [e for path in args.env_file for e in _env_file(path)] + list(args.env)
     try:
         code, session = container_exec(ctx.engine, ExecOptions(
-            rest[0], tuple(rest[1:]), tuple(env), args.user, args.workdir, args.tty, args.interactive,
+            args.container, tuple(command), tuple(env), args.user, args.workdir, args.tty, args.interactive,
             args.detach, args.privileged))
     except OtterError as e:
         from otter.errors import InvalidState
