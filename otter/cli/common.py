@@ -89,10 +89,12 @@ def parse_with_command(parser: Parser, argv: list[str], prog: str, required: int
     opts, rest = split_command(parser, argv)
     if "--help" in opts:
         parser.parse_args(["--help"])
+    # Flags first (a stand-in NAME when there is none), so that a bad flag is the error Podman reports.
+    args = parse(parser, opts + (rest[:1] or ["-"]))
     if len(rest) < required:
         raise UsageError(f"{prog} requires at least {required} arg(s), only received {len(rest)}\n"
                          f"See '{prog} --help'")
-    return parse(parser, opts + rest[:1]), rest[1:]
+    return args, rest[1:]
 
 
 def split_command(parser: Parser, argv: list[str]) -> tuple[list[str], list[str]]:
