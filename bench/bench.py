@@ -194,7 +194,31 @@ def make_engines(tmp: str, args: argparse.Namespace) -> list[Engine]:
         os.makedirs(eng.env["TMPDIR"], exist_ok=True)
         os.makedirs(os.path.join(eng.workdir, "out"), exist_ok=True)
     precompile_otter(o_python, otter.env)
+    if args.rootless:
+        for eng in (otter, podman):
+            as_user(eng, args.rootless, tmp)
     return [otter, podman]
+
+
+def as_user(eng: Engine, user: str, tmp: str) -> None:
+    """Run `eng` as the unprivileged `user` (both engines then work rootless): its commands go
+    through runuser with a clean environment, a login-like XDG_RUNTIME_DIR, and the stores
+    under `tmp` are the user's."""
+    import pwd
+    try:
+        pw = pwd.getpwnam(user)
+    except KeyError:
+        raise BenchError(f"user {user!r} does not exist (scripts/test-rootless.sh creates ottertest)") from None
+    runtime = os.path.join(tmp, f"xdg-{eng.name}")
+    os.makedirs(runtime, mode=0o700, exist_ok=True)
+    for path in (tmp, eng.workdir, runtime):
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+    for dirpath, dirnames, filenames in os.walk(eng.workdir):
+        for name in dirnames + filenames:
+            os.chown(os.path.join(dirpath, name), pw.pw_uid, pw.pw_gid)
+    keep = {k: v for k, v in eng.env.items() if k in ("PATH", "LANG", "TMPDIR", "PYTHONPATH", "PYTHONPYCACHEPREFIX")}
+    env = [f"{k}={v}" for k, v in {**keep, "HOME": pw.pw_dir, "USER": user, "XDG_RUNTIME_DIR": runtime}.items()]
+    eng.prefix = ["runuser", "-u", user, "--", "env", "-i", *env] + eng.prefix
 
 
 # ---------------------------------------------------------------------------------------------
@@ -772,6 +796,24 @@ def mounts_under(path: str) -> list[str]:
     return found
 
 
+def pause_processes(tmp: str, user: str) -> list[int]:
+    """The rootless pause processes both engines started for `user`: the PIDs in the pause.pid
+    files under `tmp` (each engine's XDG_RUNTIME_DIR lies there)."""
+    import pwd
+    uid = pwd.getpwnam(user).pw_uid
+    pids = []
+    for dirpath, _, filenames in os.walk(tmp):
+        if "pause.pid" in filenames:
+            try:
+                with open(os.path.join(dirpath, "pause.pid")) as f:
+                    pid = int(f.read().strip())
+                if os.stat(f"/proc/{pid}").st_uid == uid:
+                    pids.append(pid)
+            except (OSError, ValueError):
+                continue
+    return pids
+
+
 def cleanup_tmp(tmp: str, engines: list[Engine]) -> None:
     """Remove every container and image of both engines, unmount what is left, delete `tmp`."""
     for eng in engines:
@@ -866,6 +908,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--verbose", "-v", action="store_true", help="print every single time")
     p.add_argument("--otter", help="otter command to run (default: .venv/bin/otter, else python3 -m otter)")
     p.add_argument("--podman", default="podman", help="podman binary (default: podman, installed if missing)")
+    p.add_argument("--rootless", metavar="USER", help="run both engines as this unprivileged user "
+                   "(with /etc/subuid and /etc/subgid ranges), e.g. ottertest")
     p.add_argument("--storage-driver", default="overlay", help="storage driver for both engines (default overlay)")
     p.add_argument("--tmpdir", default=None, help="parent of the temporary stores (default: $TMPDIR or /tmp)")
     p.add_argument("--build-dir", default=os.path.join(REPO, "build", "bench"),
@@ -925,7 +969,11 @@ def main(argv: list[str]) -> int:
                 finally:
                     if ctx is not None:
                         ctx.close()
+                    # The clean-up commands still use the pause processes; end them afterwards.
+                    pauses = pause_processes(tmp, args.rootless) if args.rootless else []
                     cleanup_tmp(tmp, engines)
+                    for pid in pauses:
+                        os.kill(pid, signal.SIGKILL)
         finally:
             remove_new_side_paths(existed)
     except BenchError as e:

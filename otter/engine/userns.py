@@ -101,21 +101,25 @@ def ensure_joined() -> None:
     if os.getuid() == 0:
         return
     uid, gid = os.getuid(), os.getgid()
-    from otter.sys.filelock import FileLock
     pid_file = pause_pid_file(uid)
-    os.makedirs(os.path.dirname(pid_file), mode=0o700, exist_ok=True)
-    with FileLock(pid_file + ".lock"):
-        pid = _read_pid(pid_file)
-        if not _pause_alive(pid, uid):
-            try:
-                pid = _create_pause(uid, gid)
-            except OSError as e:
-                raise InvalidArgument(f"cannot create the rootless user namespace: {e}") from None
-            tmp = f"{pid_file}.{os.getpid()}"
-            with open(tmp, "w") as f:
-                f.write(str(pid))
-            os.rename(tmp, pid_file)
-            log.debug(f"started pause process {pid}")
+    pid = _read_pid(pid_file)
+    if not _pause_alive(pid, uid):
+        # Slow path, once per boot or after the pause process died: create it under a lock so
+        # that concurrent first commands agree on one namespace.
+        from otter.sys.filelock import FileLock
+        os.makedirs(os.path.dirname(pid_file), mode=0o700, exist_ok=True)
+        with FileLock(pid_file + ".lock"):
+            pid = _read_pid(pid_file)
+            if not _pause_alive(pid, uid):
+                try:
+                    pid = _create_pause(uid, gid)
+                except OSError as e:
+                    raise InvalidArgument(f"cannot create the rootless user namespace: {e}") from None
+                tmp = f"{pid_file}.{os.getpid()}"
+                with open(tmp, "w") as f:
+                    f.write(str(pid))
+                os.rename(tmp, pid_file)
+                log.debug(f"started pause process {pid}")
     try:
         userns.setns(f"/proc/{pid}/ns/user", userns.CLONE_NEWUSER)
         userns.setns(f"/proc/{pid}/ns/mnt", userns.CLONE_NEWNS)
