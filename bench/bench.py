@@ -568,6 +568,15 @@ for _n in (0, 50, 200):
     _ps_scenario(_n)
 
 
+@scenario("ps-200-names", "`ps -a --format '{{.Names}}'` with 200 created containers (issue 5's figure)")
+def sc_ps_names(ctx: Context, eng: Engine) -> Case:
+    def check(r: Result) -> None:
+        if len(r.stdout.split()) != 200:
+            raise BenchError(f"{eng.name}: ps --format listed {len(r.stdout.split())} names, expected 200")
+    return Case(args=["ps", "-a", "--format", "{{.Names}}"], setup=_with_containers(eng, 200), check=check,
+                teardown=lambda: _remove_all_containers(eng))
+
+
 @scenario("inspect-200", "`inspect` of one container among 200")
 def sc_inspect(ctx: Context, eng: Engine) -> Case:
     def check(r: Result) -> None:
