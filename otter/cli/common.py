@@ -8,6 +8,14 @@ import sys
 from otter.cli.main import UsageError
 
 
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """argparse builds a formatter for every `add_argument` (to check metavars), and each one
+    asks the terminal for its size: milliseconds per command. A fixed width costs nothing."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=100)
+
+
 class Parser(argparse.ArgumentParser):
     """argparse with Podman's conventions: `Error: ...` and exit 125 on bad usage, boolean
     flags that accept `--flag=false`, and `--` ending the options."""
@@ -15,7 +23,7 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, prog: str, description: str = "", **kw):
         # -h is a value flag for some commands (`run -h HOSTNAME`); help is --help everywhere.
         super().__init__(prog=prog, description=description, allow_abbrev=False, add_help=False,
-                         formatter_class=argparse.RawDescriptionHelpFormatter, **kw)
+                         formatter_class=_Formatter, **kw)
         self.add_argument("--help", action="help", help="Help for this command")
         self.bool_flags: dict[str, str] = {}   # flag ("--rm", "-a") -> dest
 

@@ -43,6 +43,18 @@ _ALLOWED = {
 }
 
 
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
+
+
+def _known(cls: type, doc: dict) -> dict:
+    """The keys of `doc` that are fields of `cls` (records written by an older or newer otter
+    may carry others). `ps` decodes every container, so the name set is computed once."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = frozenset(f.name for f in fields(cls))
+    return doc if names.issuperset(doc) else {k: v for k, v in doc.items() if k in names}
+
+
 @record
 class ContainerConfig:
     """Everything decided at create time. JSON keys are the field names."""
@@ -94,8 +106,7 @@ class ContainerConfig:
     def from_json(cls, doc: dict) -> "ContainerConfig":
         doc = dict(doc)
         doc["mounts"] = doc.pop("Mounts", [])
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in doc.items() if k in known})
+        return cls(**_known(cls, doc))
 
 
 @record
@@ -118,8 +129,7 @@ class RuntimeInfo:
 
     @classmethod
     def from_json(cls, doc: dict) -> "RuntimeInfo":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in doc.items() if k in known})
+        return cls(**_known(cls, doc))
 
 
 @record
