@@ -77,16 +77,43 @@ class Record:
         self.__template_fields__ = {name: name for name in fields}
 
 
+def _plain_fields(fmt: str, rows: list) -> str | None:
+    """The output of a format that is only text and `{{.Field}}` actions over string or
+    integer fields (`{{.Names}}`, `{{.ID}}\t{{.Image}}`: what scripts use), made without the
+    template engine, whose import costs more than such a listing. None: use the engine."""
+    if fmt.startswith("table") or "{{" not in fmt:
+        return None
+    text = fmt.replace("\\t", "\t").replace("\\n", "\n")
+    parts = text.split("{{")
+    pieces: list[tuple[str, str]] = [("", parts[0])]
+    for part in parts[1:]:
+        action, sep, literal = part.partition("}}")
+        name = action.strip()
+        if not sep or "}}" in literal or not name.startswith(".") or not name[1:].isidentifier():
+            return None
+        pieces.append((name[1:], literal))
+    names = [name for name, _ in pieces if name]
+    for row in rows:
+        if any(not isinstance(row.get(n), (str, int)) or isinstance(row.get(n), bool) for n in names):
+            return None
+    end = "" if text.endswith("\n") else "\n"
+    return "".join("".join((str(row[name]) if name else "") + literal for name, literal in pieces) + end
+                   for row in rows)
+
+
 def render_format(fmt: str, rows: list, headers: dict[str, str] | None = None, noheading: bool = False) -> str:
     """Render a user `--format` over rows (dicts keyed by Go field names): `json` prints one
     JSON array, `{{json .}}` one object per line (Podman >= 4.4), a `table` format a header row
     and aligned columns. A template that does not parse or names an unknown field is an
     InvalidArgument (exit 125) naming the position."""
+    if fmt.strip() == "json":
+        return json.dumps(rows, indent=4, ensure_ascii=False) + "\n"
+    fast = _plain_fields(fmt, rows)
+    if fast is not None:
+        return fast
     from otter.cli.gotemplate import TemplateError, compile_format, render_table
     from otter.errors import InvalidArgument
 
-    if fmt.strip() == "json":
-        return json.dumps(rows, indent=4, ensure_ascii=False) + "\n"
     records = [Record(row) for row in rows]
     try:
         compiled = compile_format(fmt)
