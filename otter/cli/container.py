@@ -137,13 +137,14 @@ def cmd_run(ctx, argv: list[str], prog: str) -> int:
 
 # -- start / stop / kill / restart / pause -------------------------------------------------------
 
-def _each(names: list[str], action) -> int:
-    """Apply `action` to each name, echoing the name as typed (Podman) and reporting errors."""
+def _each(names: list[str], action, echo=lambda name, result: name) -> int:
+    """Apply `action` to each name and print `echo(name, result)` (by default the name as typed,
+    as Podman does); report each error and end with the exit code of the last one."""
     code = 0
     for name in names:
         try:
-            action(name)
-            write(name + "\n")
+            write(f"{echo(name, action(name))}\n")
+            sys.stdout.flush()
         except OtterError as e:
             print_error(str(e))
             code = exit_code_for(e)
@@ -261,17 +262,7 @@ def cmd_wait(ctx, argv: list[str], prog: str) -> int:
     args = parse(p, argv)
     from otter.engine.containers import lookup
     from otter.engine.lifecycle import wait
-    code = 0
-    for name in args.containers:
-        try:
-            write(f"{wait(ctx.engine, lookup(ctx.engine, name))}\n")
-            sys.stdout.flush()
-        except OtterError as e:
-            print_error(str(e))
-            code = exit_code_for(e)
-    if code:
-        raise ExitStatus(code)
-    return 0
+    return _each(args.containers, lambda n: wait(ctx.engine, lookup(ctx.engine, n)), echo=lambda name, code: code)
 
 
 def cmd_cleanup(ctx, argv: list[str], prog: str) -> int:
@@ -402,45 +393,6 @@ def _ps_json(ctr) -> dict:
     }
 
 
-def _ps_filter(filters: list[str]):
-    import re as _re
-    checks = []
-    for f in filters:
-        key, sep, value = f.partition("=")
-        if not sep:
-            raise UsageError(f"invalid filter {f!r}: expected KEY=VALUE")
-        if key == "name":
-            checks.append(lambda c, v=value: _re.search(v, c.name) is not None)
-        elif key == "id":
-            checks.append(lambda c, v=value: c.id.startswith(v))
-        elif key == "status":
-            if value not in ("created", "running", "paused", "exited", "stopped", "removing", "unknown", "configured"):
-                raise UsageError(f"{value} is not a valid status")
-            checks.append(lambda c, v=value: c.state.value == ("exited" if v == "stopped" else v))
-        elif key == "label":
-            k, has, v = value.partition("=")
-            checks.append(lambda c, k=k, has=has, v=v: k in c.config.labels and (not has or c.config.labels[k] == v))
-        elif key == "ancestor":
-            checks.append(lambda c, v=value: _ancestor_match(c, v))
-        elif key == "exited":
-            try:
-                code = int(value)
-            except ValueError:
-                raise UsageError(f"exited code out of range {value!r}") from None
-            checks.append(lambda c, code=code: c.state.value == "exited" and c.runtime.exit_code == code)
-        else:
-            raise UsageError(f"{key!r} is an invalid filter")
-    return checks
-
-
-def _ancestor_match(ctr, value: str) -> bool:
-    name = ctr.config.image_name
-    if ctr.config.image_id.startswith(value.removeprefix("sha256:")):
-        return True
-    repo = name.rsplit(":", 1)[0]
-    return value in (name, repo, repo.rsplit("/", 1)[-1], name.rsplit("/", 1)[-1])
-
-
 def cmd_ps(ctx, argv: list[str], prog: str) -> int:
     p = Parser(prog, "List containers")
     p.add_bool("-a", "--all", help="Show all the containers, default is only running containers")
@@ -455,11 +407,9 @@ def cmd_ps(ctx, argv: list[str], prog: str) -> int:
     p.add_argument("--format", help="Pretty-print containers to JSON or using a Go template")
     args = parse(p, argv)
     from otter.engine.containers import container_list
-    checks = _ps_filter(args.filter)
-    ctrs = container_list(ctx.engine)
+    ctrs = container_list(ctx.engine, tuple(args.filter))
     if not (args.all or args.latest or args.last >= 0 or args.filter):
         ctrs = [c for c in ctrs if c.is_active]
-    ctrs = [c for c in ctrs if all(check(c) for check in checks)]
     if args.latest:
         ctrs = ctrs[-1:]
     elif args.last >= 0:

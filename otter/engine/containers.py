@@ -150,8 +150,8 @@ def generate_name(st: ContainerState) -> str:
 
 
 def container_create(eng: Engine, opts: CreateOptions) -> Container:
-    from otter.core.units import parse_signal, parse_size
     from otter.core.mounts import check_duplicates, parse_mount_flag, parse_tmpfs_flag, parse_volume_flag
+    from otter.core.units import parse_signal, parse_size
     from otter.spec.runtime import parse_ulimit
 
     st = states(eng)
@@ -266,8 +266,45 @@ def lookup(eng: Engine, text: str) -> Container:
     return sync(eng, states(eng).find(text))
 
 
-def container_list(eng: Engine) -> list[Container]:
-    """Every container, reconciled with reality (processes that died are marked exited)."""
+_STATUSES = ("created", "running", "paused", "exited", "stopped", "removing", "unknown", "configured")
+
+
+def _ancestor(ctr: Container, value: str) -> bool:
+    if ctr.config.image_id.startswith(value.removeprefix("sha256:")):
+        return True
+    name = ctr.config.image_name
+    repo = name.rsplit(":", 1)[0]
+    return value in (name, repo, repo.rsplit("/", 1)[-1], name.rsplit("/", 1)[-1])
+
+
+def _exit_code(key: str, value: str) -> None:
+    if not value.lstrip("-").isdigit():
+        raise InvalidArgument(f"exited code out of range {value!r}")
+
+
+def _container_keys():
+    """`ps --filter` keys."""
+    import re
+
+    from otter.core import filters as f
+    return {
+        "name": (lambda c, v: re.search(v, c.name) is not None, f.regex),
+        "id": (lambda c, v: c.id.startswith(v), None),
+        "status": (lambda c, v: c.state.value == ("exited" if v == "stopped" else v), f.one_of(*_STATUSES)),
+        "label": (lambda c, v: f.labels_match(c.config.labels, v), None),
+        "ancestor": (_ancestor, None),
+        "exited": (lambda c, v: c.state == State.EXITED and c.runtime.exit_code == int(v), _exit_code),
+    }
+
+
+def container_list(eng: Engine, filters: tuple[str, ...] = ()) -> list[Container]:
+    """Every container (matching `filters`), reconciled with reality (processes that died are
+    marked exited)."""
+    if filters:
+        from otter.core import filters as f
+        keys = _container_keys()
+        grouped = f.parse(filters, keys, "container")
+        return [c for c in container_list(eng) if f.matches(c, grouped, keys)]
     if not eng.has_store():
         return []
     from otter.engine.lifecycle import sync

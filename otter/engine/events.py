@@ -31,7 +31,6 @@ import time
 from otter.record import record
 
 # -f/--filter keys, as `otter events` accepts them ("status" is Podman's other name for "event").
-FILTER_KEYS = ("container", "event", "status", "image", "label", "type", "volume")
 
 
 @record
@@ -132,42 +131,37 @@ def _event(line: bytes) -> Event | None:
         return None
 
 
+def _container_or_image(ev: "Event", v: str) -> bool:
+    # An image's own events by name or ID, and the events of containers made from it.
+    if ev.type == "image":
+        return ev.name == v or (bool(v) and ev.id.startswith(v.removeprefix("sha256:")))
+    return ev.image == v
+
+
+def _keys():
+    from otter.core import filters as f
+    return {
+        "container": (lambda ev, v: ev.type == "container" and (ev.name == v or (bool(v) and ev.id.startswith(v))),
+                      None),
+        "event": (lambda ev, v: ev.status == v, None),
+        "status": (lambda ev, v: ev.status == v, None),
+        "image": (_container_or_image, None),
+        "label": (lambda ev, v: f.labels_match(ev.attributes, v), None),
+        "type": (lambda ev, v: ev.type == v, None),
+        "volume": (lambda ev, v: ev.type == "volume" and ev.name == v, None),
+    }
+
+
 def parse_filters(filters: tuple[str, ...] | list[str]) -> dict[str, list[str]]:
     """`-f KEY=VALUE` flags by key; values of one key are alternatives, keys must all match."""
-    from otter.errors import InvalidArgument
-    out: dict[str, list[str]] = {}
-    for text in filters:
-        key, eq, value = text.partition("=")
-        if not eq:
-            raise InvalidArgument(f"invalid filter {text!r}: use KEY=VALUE")
-        key = key.lower()
-        if key not in FILTER_KEYS:
-            raise InvalidArgument(f"{key} is an invalid filter: use one of {', '.join(FILTER_KEYS)}")
-        out.setdefault("event" if key == "status" else key, []).append(value)
-    return out
+    from otter.core import filters as f
+    lowered = [key.lower() + sep + value for key, sep, value in (t.partition("=") for t in filters)]
+    return f.parse(lowered, _keys(), "events")
 
 
-def _matches_one(ev: Event, key: str, value: str) -> bool:
-    if key == "container":
-        return ev.type == "container" and (ev.name == value or (bool(value) and ev.id.startswith(value)))
-    if key == "event":
-        return ev.status == value
-    if key == "image":
-        # An image's own events by name or ID, and the events of containers made from it.
-        if ev.type == "image":
-            return ev.name == value or (bool(value) and ev.id.startswith(value.removeprefix("sha256:")))
-        return ev.image == value
-    if key == "label":
-        k, eq, v = value.partition("=")
-        attrs = ev.attributes or {}
-        return k in attrs and (not eq or attrs[k] == v)
-    if key == "type":
-        return ev.type == value
-    return ev.type == "volume" and ev.name == value    # volume
-
-
-def matches(ev: Event, filters: dict[str, list[str]]) -> bool:
-    return all(any(_matches_one(ev, key, v) for v in values) for key, values in filters.items())
+def matches(ev: "Event", filters: dict[str, list[str]]) -> bool:
+    from otter.core import filters as f
+    return f.matches(ev, filters, _keys())
 
 
 def _in_window(ev: Event, since: int | None, until: int | None) -> bool:

@@ -203,27 +203,15 @@ class ImageRow:
     containers: int = 0
 
 
-def _filter(filters: tuple[str, ...]):
-    checks = []
-    for f in filters:
-        key, sep, value = f.partition("=")
-        if not sep:
-            raise InvalidArgument(f"invalid filter {f!r}: expected KEY=VALUE")
-        if key == "dangling":
-            if value not in ("true", "false"):
-                raise InvalidArgument(f"invalid filter {f!r}: dangling takes true or false")
-            want = value == "true"
-            checks.append(lambda rec, name, want=want: rec.dangling == want)
-        elif key == "reference":
-            checks.append(lambda rec, name, pat=value: name is not None and _reference_match(name, pat))
-        elif key == "label":
-            k, has, v = value.partition("=")
-            checks.append(lambda rec, name, k=k, has=has, v=v: k in rec.labels and (not has or rec.labels[k] == v))
-        elif key == "id":
-            checks.append(lambda rec, name, v=value: rec.id.startswith(v.removeprefix("sha256:")))
-        else:
-            raise InvalidArgument(f"invalid filter {key!r}: supported are dangling, reference, label, id")
-    return checks
+def _image_keys():
+    """`images --filter` keys; each predicate gets (ImageRecord, name) pairs (one per row)."""
+    from otter.core import filters as f
+    return {
+        "dangling": (lambda row, v: row[0].dangling == (v == "true"), f.one_of("true", "false")),
+        "reference": (lambda row, v: row[1] is not None and _reference_match(row[1], v), None),
+        "label": (lambda row, v: f.labels_match(row[0].labels, v), None),
+        "id": (lambda row, v: row[0].id.startswith(v.removeprefix("sha256:")), None),
+    }
 
 
 def _reference_match(name: str, pattern: str) -> bool:
@@ -237,8 +225,10 @@ def _reference_match(name: str, pattern: str) -> bool:
 
 
 def image_list(eng: Engine, opts: ListOptions = ListOptions()) -> list[ImageRow]:
+    from otter.core import filters as f
     from otter.image.reference import split_name
-    checks = _filter(opts.filters)
+    keys = _image_keys()
+    grouped = f.parse(opts.filters, keys, "image")
     if not eng.has_store():
         return []
     users = eng.image_users()
@@ -246,7 +236,7 @@ def image_list(eng: Engine, opts: ListOptions = ListOptions()) -> list[ImageRow]
     for rec in sorted(eng.images.list(), key=lambda r: r.created, reverse=True):
         entries = [(n, *split_name(n)) for n in rec.names] or [(None, "<none>", "<none>")]
         for name, repo, tag in entries:
-            if all(check(rec, name) for check in checks):
+            if f.matches((rec, name), grouped, keys):
                 rows.append(ImageRow(rec, repo, tag, len(users.get(rec.id, ()))))
     return rows
 

@@ -64,7 +64,6 @@ CREATE TABLE IF NOT EXISTS volumes (
 _LOCAL_OPTIONS = frozenset({"device", "o", "type", "uid", "gid", "size", "inodes", "noquota", "copy", "nocopy"})
 _UNSUPPORTED_OPTIONS = frozenset({"device", "o", "type", "uid", "gid", "size", "inodes"})
 
-_FILTERS = ("name", "label", "driver", "dangling")
 
 
 @record
@@ -202,46 +201,29 @@ def volume_create(eng: Engine, opts: VolumeCreateOptions = VolumeCreateOptions()
 
 # -- list / inspect -------------------------------------------------------------------------------
 
-def _parse_filters(filters: tuple[str, ...]) -> dict[str, list[str]]:
-    """KEY=VALUE filters grouped by key: a volume must match every key, and any value of a key."""
-    parsed: dict[str, list[str]] = {}
-    for f in filters:
-        key, sep, value = f.partition("=")
-        if not sep:
-            raise InvalidArgument(f"filter input must be in the form of filter=value: {f} is invalid")
-        if key not in _FILTERS:
-            raise InvalidArgument(f"\"{key}\" is an invalid volume filter")
-        if key == "dangling" and value not in ("true", "false"):
-            raise InvalidArgument(f"\"{value}\" is not a valid value for the \"dangling\" filter - "
-                                  "must be true or false")
-        if key == "name":
-            try:
-                re.compile(value)
-            except re.error as e:
-                raise InvalidArgument(f"invalid name filter {value!r}: {e}") from None
-        parsed.setdefault(key, []).append(value)
-    return parsed
+def _volume_keys(users: dict[str, list[str]]):
+    """`volume ls --filter` keys; `users` maps a volume to the containers using it."""
 
-
-def _matches(vol: Volume, key: str, value: str, users: dict[str, list[str]]) -> bool:
-    if key == "name":
-        return re.search(value, vol.name) is not None   # Go's regexp MatchString: unanchored
-    if key == "label":
-        k, has_value, v = value.partition("=")
-        return k in vol.labels and (not has_value or vol.labels[k] == v)
-    if key == "driver":
-        return vol.driver == value
-    return (vol.name not in users) == (value == "true")   # dangling
+    from otter.core import filters as f
+    return {
+        "name": (lambda vol, v: re.search(v, vol.name) is not None, f.regex),   # Go's MatchString: unanchored
+        "label": (lambda vol, v: f.labels_match(vol.labels, v), None),
+        "driver": (lambda vol, v: vol.driver == v, None),
+        "dangling": (lambda vol, v: (vol.name not in users) == (v == "true"), f.one_of("true", "false")),
+    }
 
 
 def volume_list(eng: Engine, filters: tuple[str, ...] = ()) -> list[Volume]:
     """Volumes sorted by name, those matching `filters` (name=REGEX, label=KEY[=VALUE],
     driver=NAME, dangling=true|false)."""
-    parsed = _parse_filters(filters)
+    from otter.core import filters as f
+    users: dict[str, list[str]] = {}
+    keys = _volume_keys(users)
+    grouped = f.parse(filters, keys, "volume")
     vols = _all(eng)
-    users = eng.volume_users() if "dangling" in parsed and vols else {}
-    return [v for v in vols if all(any(_matches(v, key, value, users) for value in values)
-                                   for key, values in parsed.items())]
+    if "dangling" in grouped and vols:
+        users.update(eng.volume_users())
+    return [v for v in vols if f.matches(v, grouped, keys)]
 
 
 def rfc3339_local(ts: float) -> str:

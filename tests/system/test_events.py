@@ -232,8 +232,8 @@ def test_empty_store(otter):
 
 @otter_only
 @pytest.mark.parametrize("args, message", [
-    (("-f", "bogus=1"), "Error: bogus is an invalid filter"),
-    (("-f", "container"), "Error: invalid filter 'container'"),
+    (("-f", "bogus=1"), 'Error: "bogus" is an invalid events filter'),
+    (("-f", "container"), "Error: filter input must be in the form of filter=value: container is invalid"),
     (("--since", "yesterday"), "Error: invalid time 'yesterday'"),
     (("--until", "10 minutes"), "Error: invalid time '10 minutes'"),
     (("--format", "{{.Nope}}"), "Error: template:"),

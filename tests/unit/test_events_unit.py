@@ -64,9 +64,9 @@ def test_filters(tmp_path):
     assert names("event=tag", "event=remove") == names("status=tag", "status=remove") == ["foo:1", "v1"]
     assert names("label=app=x") == names("label=app") == ["web"]
     assert names("label=app=y") == []
-    with pytest.raises(InvalidArgument, match="bogus is an invalid filter"):
+    with pytest.raises(InvalidArgument, match='"bogus" is an invalid events filter'):
         events.parse_filters(["bogus=1"])
-    with pytest.raises(InvalidArgument, match="invalid filter 'web'"):
+    with pytest.raises(InvalidArgument, match="filter input must be in the form of filter=value: web is invalid"):
         events.parse_filters(["web"])
 
 
