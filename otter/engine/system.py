@@ -23,6 +23,7 @@ import sys
 import time
 
 import otter
+from otter.image.platform import go_arch
 from otter.record import TYPE_CHECKING, field, record
 
 if TYPE_CHECKING:
@@ -31,11 +32,6 @@ if TYPE_CHECKING:
     from otter.engine.images import ImageRow
     from otter.engine.volumes import Volume
 
-# `uname -m` -> Go's GOARCH, the architecture names Podman reports. otter.image.platform has
-# the same table but imports `platform` and the OCI types (19 ms) that `otter version` cannot
-# afford; keep the two in step.
-_GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "armv6l": "arm", "i686": "386",
-           "i386": "386", "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"}
 
 
 def named(go: str, json_key: str):
@@ -58,11 +54,6 @@ class VersionInfo:
     built: int = named("Built", "Built")
     os_arch: str = named("OsArch", "OsArch")
     os: str = named("Os", "Os")
-
-
-def go_arch() -> str:
-    machine = os.uname().machine
-    return _GOARCH.get(machine, machine)
 
 
 def version_info() -> VersionInfo:

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-import platform as _platform
+import os
 
-from otter.spec.image import Platform
+from otter.record import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from otter.spec.image import Platform
 
 _GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "armv6l": "arm", "i686": "386",
            "i386": "386", "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"}
 
 
 def go_arch(machine: str | None = None) -> str:
-    machine = machine or _platform.machine()
+    """`uname -m` -> Go's GOARCH, the architecture names OCI and Podman use."""
+    machine = machine or os.uname().machine
     return _GOARCH.get(machine, machine)
 
 
-def host_platform() -> Platform:
-    machine = _platform.machine()
+def host_platform() -> "Platform":
+    from otter.spec.image import Platform
+    machine = os.uname().machine
     variant = {"armv7l": "v7", "armv6l": "v6"}.get(machine)
     return Platform(architecture=go_arch(machine), os="linux", variant=variant)
 
