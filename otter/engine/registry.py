@@ -27,7 +27,6 @@ returns reports; progress goes to a `Progress` the front end chooses.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Iterator
@@ -165,17 +164,8 @@ def _choose(index: oci.Index, want: oci.Platform, where: str) -> oci.Descriptor:
 
 
 def _parse(cls, data: bytes, what: str):
-    from otter.spec.wire import from_json
-    try:
-        doc = json.loads(data)
-    except ValueError:
-        raise CorruptContent(f"{what} is not valid JSON") from None
-    if not isinstance(doc, dict):
-        raise CorruptContent(f"{what} is not a JSON object")
-    try:
-        return from_json(cls, doc)
-    except (TypeError, ValueError, AttributeError, KeyError) as e:
-        raise CorruptContent(f"{what} is malformed: {e}") from None
+    from otter.spec.wire import decode
+    return decode(cls, data, what)
 
 
 _LAYER_TYPES = {oci.OCI_LAYER, oci.OCI_LAYER_GZIP, oci.OCI_LAYER_ZSTD, oci.DOCKER_LAYER, oci.DOCKER_LAYER_GZIP}

@@ -31,7 +31,7 @@ from otter.image.store import ImageRecord, ImageStore
 from otter.image.tarwriter import TarWriter
 from otter.record import record
 from otter.spec import image as oci
-from otter.spec.wire import from_json, to_json
+from otter.spec.wire import from_json, load_json, to_json
 from otter.storage.compression import PeekReader, decompressing_reader, detect
 from otter.storage.layers import Layer, chain_id
 
@@ -141,13 +141,6 @@ class _Archive:
         return data
 
 
-def _json(data: bytes, what: str):
-    try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        raise CorruptContent(f"{what} is not valid JSON") from None
-
-
 class Loader:
     def __init__(self, store: ImageStore):
         self.store = store
@@ -219,7 +212,7 @@ class Loader:
 
     # -- docker-archive ------------------------------------------------------------------
     def _load_docker(self, archive: _Archive) -> list[PendingImage]:
-        entries = _json(archive.read("manifest.json"), "manifest.json")
+        entries = load_json(archive.read("manifest.json"), "manifest.json")
         if not isinstance(entries, list) or not entries:
             raise CorruptContent("manifest.json lists no images")
         out = []
@@ -258,7 +251,7 @@ class Loader:
 
     @staticmethod
     def _config(data: bytes) -> oci.ImageConfig:
-        doc = _json(data, "image config")
+        doc = load_json(data, "image config")
         if not isinstance(doc, dict) or not isinstance(doc.get("rootfs"), dict):
             raise CorruptContent("image config has no rootfs section")
         return from_json(oci.ImageConfig, doc)
@@ -272,7 +265,7 @@ class Loader:
         return data
 
     def _load_oci(self, archive: _Archive) -> list[PendingImage]:
-        index = from_json(oci.Index, _json(archive.read("index.json"), "index.json"))
+        index = from_json(oci.Index, load_json(archive.read("index.json"), "index.json"))
         out = []
         for desc in index.manifests:
             name = desc.annotations.get(oci.REF_NAME_ANNOTATION)
@@ -285,7 +278,7 @@ class Loader:
 
     def _pick_platform(self, archive: _Archive, desc: oci.Descriptor) -> oci.Descriptor:
         from otter.image.platform import host_platform, matches
-        nested = from_json(oci.Index, _json(self._blob_bytes(archive, desc), "image index"))
+        nested = from_json(oci.Index, load_json(self._blob_bytes(archive, desc), "image index"))
         want = host_platform()
         for d in nested.manifests:
             if d.platform is None or matches(d.platform, want):
@@ -294,7 +287,7 @@ class Loader:
 
     def _load_oci_manifest(self, archive: _Archive, desc: oci.Descriptor, name: str | None) -> PendingImage:
         manifest_bytes = self._blob_bytes(archive, desc)
-        doc = _json(manifest_bytes, "manifest")
+        doc = load_json(manifest_bytes, "manifest")
         manifest = from_json(oci.Manifest, doc)
         media_type = doc.get("mediaType") or desc.media_type or oci.OCI_MANIFEST
         if media_type not in oci.MANIFEST_TYPES:

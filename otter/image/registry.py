@@ -684,16 +684,11 @@ def _read_limited(resp, limit: int, what: str) -> bytes:
 
 
 def _media_type(header: str | None, data: bytes, what: str) -> str:
-    import json
+    from otter.spec.wire import load_object
     media_type = (header or "").split(";", 1)[0].strip()
     if media_type in oci.MANIFEST_TYPES or media_type in oci.INDEX_TYPES:
         return media_type
-    try:
-        doc = json.loads(data)
-    except ValueError:
-        raise CorruptContent(f"{what}: the manifest is not valid JSON") from None
-    if not isinstance(doc, dict):
-        raise CorruptContent(f"{what}: the manifest is not a JSON object")
+    doc = load_object(data, f"{what}: the manifest")
     if doc.get("schemaVersion") == 1:
         raise RegistryError(f"{what}: Docker schema 1 manifests are not supported")
     if doc.get("mediaType") in oci.MANIFEST_TYPES + oci.INDEX_TYPES:

@@ -61,3 +61,34 @@ def _decode(tp: Any, value: Any) -> Any:
     if is_record(tp):
         return from_json(tp, value)
     return value
+
+
+def load_json(data: bytes, what: str) -> Any:
+    """Parse a JSON document read from outside (an archive, a registry); malformed input is
+    CorruptContent naming `what`."""
+    import json
+
+    from otter.errors import CorruptContent
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise CorruptContent(f"{what} is not valid JSON") from None
+
+
+def load_object(data: bytes, what: str) -> dict:
+    """`load_json` for a document that must be a JSON object."""
+    from otter.errors import CorruptContent
+    doc = load_json(data, what)
+    if not isinstance(doc, dict):
+        raise CorruptContent(f"{what} is not a JSON object")
+    return doc
+
+
+def decode(cls: type, data: bytes, what: str) -> Any:
+    """Decode a wire record from outside bytes; malformed input is CorruptContent."""
+    from otter.errors import CorruptContent
+    doc = load_object(data, what)
+    try:
+        return from_json(cls, doc)
+    except (TypeError, ValueError, AttributeError, KeyError) as e:
+        raise CorruptContent(f"{what} is malformed: {e}") from None
