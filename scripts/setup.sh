@@ -5,7 +5,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-PACKAGES="runc conmon busybox-static skopeo docker-registry uidmap catatonit golang-github-containers-common python3-venv iptables apache2-utils podman zsh fish"
+PACKAGES="runc conmon busybox-static skopeo docker-registry uidmap catatonit golang-github-containers-common python3-venv iptables apache2-utils podman zsh fish acl slirp4netns fuse-overlayfs"
 missing=""
 for pkg in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"

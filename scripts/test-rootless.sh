@@ -1,13 +1,15 @@
 #!/bin/sh
 # The second test pass: the system tests again, as an unprivileged user with subordinate ids.
-# Run as root after scripts/setup.sh. It creates the user `ottertest` (with /etc/subuid and
-# /etc/subgid ranges) if missing, runs tests/system as that user, then ends the user's pause
-# process by its PID and removes what the pass left in /tmp (files owned by subordinate ids
-# that the user cannot delete from outside its namespace).
+# Run as root after scripts/setup.sh. It creates the user (default `ottertest`, or
+# $OTTER_TEST_USER) with /etc/subuid and /etc/subgid ranges if missing, lets it open
+# /dev/net/tun and /dev/fuse for the pass (an ACL entry, removed at the end: both devices are
+# 0600 on this host), runs the system tests as that user (all of tests/system, or the pytest
+# arguments given), then ends the user's processes by PID and removes what the pass left in
+# /tmp (files owned by subordinate ids that the user cannot delete from outside its namespace).
 set -eu
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
-USER_NAME=ottertest
+USER_NAME=${OTTER_TEST_USER:-ottertest}
 
 if ! id "$USER_NAME" >/dev/null 2>&1; then
     useradd --create-home --shell /bin/sh "$USER_NAME"
@@ -33,7 +35,23 @@ chown "$USER_NAME" "$RUNTIME_DIR"
 FOREIGN=$(mktemp -d /tmp/otter-rootless-foreign.XXXXXX)
 chmod 700 "$FOREIGN"
 
+# Rootless networking (slirp4netns) and fuse-overlayfs need these devices, as on a stock
+# Debian host where they are 0666. Only the entry for this user is added, and removed at the
+# end (with the mask entry setfacl adds, once no other named entry needs it).
+GRANTED=""
+for dev in /dev/net/tun /dev/fuse; do
+    if [ -c "$dev" ] && ! runuser -u "$USER_NAME" -- test -r "$dev" -a -w "$dev"; then
+        setfacl -m "u:$USER_NAME:rw" "$dev" && GRANTED="$GRANTED $dev"
+    fi
+done
+
 cleanup() {
+    for dev in $GRANTED; do
+        setfacl -x "u:$USER_NAME" "$dev" || true
+        if ! getfacl -c -p "$dev" 2>/dev/null | grep -q '^\(user\|group\):[^:]'; then
+            setfacl -b "$dev" || true
+        fi
+    done
     # Every process of the dedicated test user is the pass's own: pause processes (one per
     # XDG_RUNTIME_DIR a test used), and conmon/containers a failed test left. End them by PID.
     for status in /proc/[0-9]*/status; do
@@ -47,7 +65,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
+[ $# -gt 0 ] || set -- "$SRC/tests/system"
 cd "$BASETEMP"
 runuser -u "$USER_NAME" -- env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME="/home/$USER_NAME" \
     USER="$USER_NAME" LANG=C.UTF-8 XDG_RUNTIME_DIR="$RUNTIME_DIR" PYTHONPATH="$SRC" PYTHONDONTWRITEBYTECODE=1 OTTER_TEST_FOREIGN_DIR="$FOREIGN" \
-    "$SRC/.venv/bin/python" -m pytest -q -p no:cacheprovider --rootdir "$SRC" --basetemp "$BASETEMP/t" "$SRC/tests/system"
+    "$SRC/.venv/bin/python" -m pytest -q -p no:cacheprovider --rootdir "$SRC" --basetemp "$BASETEMP/t" "$@"
