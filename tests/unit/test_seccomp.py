@@ -12,8 +12,16 @@ from otter.errors import InvalidArgument
 from otter.spec import seccomp
 from otter.spec.runtime import DEFAULT_CAPS
 from otter.spec.seccomp import InvalidProfile, convert_profile
+from otter.sys import kernel
 
 X86 = ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
+REAL_X32_PROBE = kernel.x32_abi_enabled
+
+
+@pytest.fixture(autouse=True)
+def kernel_with_x32(monkeypatch):
+    """Pin the kernel probe: the expected arch lists must not depend on the test host."""
+    monkeypatch.setattr(kernel, "x32_abi_enabled", lambda: True)
 
 needs_default_profile = pytest.mark.skipif(
     not os.path.exists(seccomp.DEFAULT_PROFILE), reason="containers-common seccomp.json not installed")
@@ -167,6 +175,32 @@ def test_arch_map_picks_native_entry_with_sub_arches():
     assert convert_profile(p, [], arch="arm64")["architectures"] == ["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"]
     # No entry for the arch: libseccomp falls back to the native arch.
     assert "architectures" not in convert_profile(p, [], arch="riscv64")
+
+
+def test_x32_dropped_when_the_kernel_has_no_x32_abi(monkeypatch):
+    monkeypatch.setattr(kernel, "x32_abi_enabled", lambda: False)
+    arch_map = [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]}]
+    assert convert_profile(profile(archMap=arch_map), [], arch="amd64")["architectures"] == X86[:2]
+    assert convert_profile(profile(architectures=X86), [], arch="amd64")["architectures"] == X86[:2]
+
+
+def test_x32_probe_agrees_with_the_kernel():
+    """The probe is a real x32 getpid: it cannot succeed on a kernel built without the ABI
+    (compared where the running kernel's config is readable; a kernel built with it may
+    still disable it at boot, as Debian's do)."""
+    try:
+        import gzip
+        with gzip.open("/proc/config.gz", "rt") as f:
+            config = f.read()
+    except OSError:
+        pytest.skip("no /proc/config.gz to compare the probe with")
+    if platform.machine() != "x86_64":
+        pytest.skip("x32 is an x86-64 ABI")
+    if REAL_X32_PROBE():
+        assert "CONFIG_X86_X32_ABI=y" in config
+    else:
+        assert "CONFIG_X86_X32_ABI=y" not in config or "syscall.x32" in open("/proc/cmdline").read() \
+            or "CONFIG_X86_X32_DISABLED=y" in config
 
 
 def test_explicit_architectures_pass_through():
