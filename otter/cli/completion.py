@@ -83,14 +83,14 @@ def probe(func, prog: str, verbs: tuple[str, ...] = ()) -> Parser | list[str]:
 
 def _flags(parser: Parser) -> tuple[Flag, ...]:
     return tuple(Flag(tuple(a.option_strings), a.help or "", a.nargs != 0, tuple(a.choices or ()))
-                 for a in parser._actions if a.option_strings)
+                 for a in parser.actions if a.option_strings)
 
 
 def _arguments(path: str, parser: Parser) -> dict:
     """What the first positional argument names, from its metavar or name: `CONTAINER`,
     `image`, `[CONTAINER:]SRC_PATH`; two kinds (`CONTAINER|IMAGE`), or the NAME of an inspect
     verb outside the container, image and volume groups, mean any object."""
-    positionals = [a for a in parser._actions if not a.option_strings]
+    positionals = [a for a in parser.actions if not a.option_strings]
     if not positionals:
         return {}
     first = positionals[0]

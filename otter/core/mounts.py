@@ -28,7 +28,6 @@ Errors are `InvalidArgument` with Podman 4.3.1's wording, checked against podman
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import posixpath
@@ -271,6 +270,7 @@ class _MountFields:
 
 def parse_mount_flag(text: str) -> MountRequest:
     """`--mount type=bind|volume|tmpfs,src=...,dst=...[,option...]`, one CSV record as in Podman."""
+    import csv
     try:
         records = list(csv.reader([text]))
     except csv.Error:

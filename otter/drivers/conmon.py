@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
 
 from otter import log
+from otter.drivers import process
 from otter.drivers.runc import classify, find_binary, read_error
 from otter.errors import InvalidArgument, RuntimeFailure
 from otter.record import field, record
@@ -76,9 +76,8 @@ def spawn(req: ConmonRequest) -> int:
     cmd = argv(req)
     log.debug(f"running {' '.join(cmd)}")
     try:
-        with open(os.devnull, "r+b") as null:
-            proc = subprocess.Popen(cmd, env=env, pass_fds=(sync_child.fileno(), start_child.fileno()),
-                                    stdin=null, stdout=null, stderr=null, process_group=0)
+        proc = process.spawn(cmd, env=env, keep=(sync_child.fileno(), start_child.fileno()), capture=False,
+                             quiet=True, new_process_group=True)
         sync_child.close()
         start_child.close()
         start_parent.send(b"\0")
@@ -104,5 +103,5 @@ def spawn(req: ConmonRequest) -> int:
 
 def version(binary: str) -> str:
     """`conmon --version` on one line, as Podman shows it: `conmon version 2.1.6, commit: unknown`."""
-    out = subprocess.run([binary, "--version"], capture_output=True, text=True, check=False).stdout
+    out = process.run([binary, "--version"]).stdout.decode(errors="replace")
     return ", ".join(line.strip() for line in out.splitlines() if line.strip())

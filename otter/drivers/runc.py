@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 from functools import lru_cache
 
 from otter import log
+from otter.drivers import process
 from otter.errors import CommandNotExecutable, CommandNotFound, ContainerNotFound, InvalidArgument, RuntimeFailure
 
 SEARCH_PATH = os.environ.get("PATH", "") + ":/usr/sbin:/usr/bin:/sbin:/bin:/usr/local/bin"
@@ -28,7 +27,13 @@ SEARCH_PATH = os.environ.get("PATH", "") + ":/usr/sbin:/usr/bin:/sbin:/bin:/usr/
 
 @lru_cache(maxsize=None)
 def find_binary(name: str) -> str | None:
-    return shutil.which(name, path=SEARCH_PATH)
+    """The absolute path of an executable named `name` on SEARCH_PATH (`shutil.which`, which
+    would import shutil and with it bz2 and lzma on every container start)."""
+    for directory in SEARCH_PATH.split(":"):
+        path = os.path.join(directory, name)
+        if directory and os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    return None
 
 
 def is_cgroup_hybrid() -> bool:
@@ -90,16 +95,18 @@ class Runtime:
             base += ["--log", log_path, "--log-format", "json"]
         return base + list(args)
 
-    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    def _run(self, *args: str, check: bool = True) -> tuple[int, str, str]:
+        """Run one runtime operation: (exit code, stdout, stderr)."""
         argv = self.argv(*args)
         log.debug(f"running {' '.join(argv)}")
-        proc = subprocess.run(argv, capture_output=True, text=True)
-        if check and proc.returncode != 0:
-            msg = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit status {proc.returncode}"
+        done = process.run(argv)
+        out, err = done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace")
+        if check and done.returncode != 0:
+            msg = err.strip().splitlines()[-1] if err.strip() else f"exit status {done.returncode}"
             if "does not exist" in msg or "container not found" in msg.lower():
                 raise ContainerNotFound(f"{self.name}: {msg}")
             raise RuntimeFailure(f"{self.name}: {msg}")
-        return proc
+        return done.returncode, out, err
 
     def start(self, cid: str) -> None:
         self._run("start", cid)
@@ -108,9 +115,9 @@ class Runtime:
         self._run("kill", *(["--all"] if all_processes else []), cid, str(signal))
 
     def delete(self, cid: str, force: bool = False) -> None:
-        proc = self._run("delete", *(["--force"] if force else []), cid, check=False)
-        if proc.returncode != 0 and "does not exist" not in proc.stderr:
-            raise RuntimeFailure(f"{self.name}: {proc.stderr.strip()}")
+        code, _, err = self._run("delete", *(["--force"] if force else []), cid, check=False)
+        if code != 0 and "does not exist" not in err:
+            raise RuntimeFailure(f"{self.name}: {err.strip()}")
 
     def pause(self, cid: str) -> None:
         self._run("pause", cid)
@@ -119,32 +126,35 @@ class Runtime:
         self._run("resume", cid)
 
     def state(self, cid: str) -> dict | None:
-        proc = self._run("state", cid, check=False)
-        if proc.returncode != 0:
+        code, out, _ = self._run("state", cid, check=False)
+        if code != 0:
             return None
-        return json.loads(proc.stdout)
+        return json.loads(out)
 
     def pids(self, cid: str) -> list[int]:
-        proc = self._run("ps", "--format", "json", cid)
-        return json.loads(proc.stdout or "[]") or []
+        _, out, _ = self._run("ps", "--format", "json", cid)
+        return json.loads(out or "[]") or []
 
-    def run_argv(self, cid: str, bundle: str, pid_file: str, log_path: str) -> list[str]:
-        """`runc run` in the foreground: create + start + wait + delete in one process."""
-        return self.argv("run", "--bundle", bundle, "--pid-file", pid_file, "--no-new-keyring", cid,
+    def run(self, cid: str, bundle: str, pid_file: str, log_path: str, stdin: bool, capture: bool) -> process.Child:
+        """Start `runc run` in the foreground: create + start + wait + delete in one process.
+        `stdin` hands ours to the container (else /dev/null); `capture` pipes its output back."""
+        argv = self.argv("run", "--bundle", bundle, "--pid-file", pid_file, "--no-new-keyring", cid,
                          log_path=log_path)
+        log.debug(f"running {' '.join(argv)}")
+        return process.spawn(argv, stdin="inherit" if stdin else "null", capture=capture)
 
-    def exec_argv(self, cid: str, process_json: str, tty: bool, detach: bool, pid_file: str | None,
-                  log_path: str) -> list[str]:
+    def exec(self, cid: str, process_json: str, tty: bool, detach: bool, log_path: str, stdin: bool) -> int:
+        """`runc exec` with our stdout and stderr; its exit code."""
         args = ["exec", "--process", process_json]
         if tty:
             args.append("--tty")
         if detach:
             args.append("--detach")
-        if pid_file:
-            args += ["--pid-file", pid_file]
-        return self.argv(*args, cid, log_path=log_path)
+        argv = self.argv(*args, cid, log_path=log_path)
+        log.debug(f"running {' '.join(argv)}")
+        return process.spawn(argv, stdin="inherit" if stdin else "null", capture=False).wait()
 
 
 def version(binary: str) -> str:
     """`runc --version` as the runtime prints it (several lines), for `otter info`."""
-    return subprocess.run([binary, "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    return process.run([binary, "--version"]).stdout.decode(errors="replace").strip()

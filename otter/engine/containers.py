@@ -389,9 +389,9 @@ def container_prune(eng: Engine) -> list[str]:
 def remove_storage(eng: Engine, cid: str) -> None:
     """Delete a container's snapshot and files (its rootfs must be unmounted)."""
     eng.snapshotter.remove(cid)
-    import shutil
-    shutil.rmtree(eng.paths.container(cid), ignore_errors=True)
-    shutil.rmtree(eng.paths.bundle(cid), ignore_errors=True)
+    from otter.sys.tree import remove_tree
+    remove_tree(eng.paths.container(cid))
+    remove_tree(eng.paths.bundle(cid))
     try:
         os.unlink(eng.paths.exit_file(cid))
     except FileNotFoundError:

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import tempfile
 
-from otter import log
 from otter.core.container import State
 from otter.engine.containers import lookup
 from otter.engine.context import Engine
@@ -66,13 +64,10 @@ def container_exec(eng: Engine, opts: ExecOptions) -> tuple[int, str]:
         json.dump(process, f)
         process_file = f.name
     runtime_log = os.path.join(bundle, f"exec-{session[:12]}.log")
-    argv = eng.runtime.exec_argv(ctr.id, process_file, tty=opts.tty, detach=opts.detach, pid_file=None,
-                                 log_path=runtime_log)
-    log.debug(f"running {' '.join(argv)}")
     container_event(eng, ctr, "exec")
     try:
-        stdin = None if (opts.interactive or opts.tty) else subprocess.DEVNULL
-        code = subprocess.run(argv, stdin=stdin).returncode
+        code = eng.runtime.exec(ctr.id, process_file, tty=opts.tty, detach=opts.detach, log_path=runtime_log,
+                                stdin=opts.interactive or opts.tty)
         msg = read_error(runtime_log)
         if msg:
             raise classify(msg)

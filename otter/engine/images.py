@@ -168,8 +168,9 @@ def _save_file(path: str, write) -> None:
 
 
 def _save_dir(path: str, write) -> None:
-    import shutil
     import tempfile
+
+    from otter.sys.tree import remove_tree
     if os.path.exists(path) and os.listdir(path):
         raise InvalidArgument(f"{path}: directory is not empty")
     parent = os.path.dirname(os.path.abspath(path))
@@ -181,7 +182,7 @@ def _save_dir(path: str, write) -> None:
             os.rmdir(path)
         os.rename(tmp, path)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_tree(tmp)
         raise
 
 

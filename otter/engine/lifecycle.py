@@ -298,7 +298,6 @@ def run_foreground(eng: Engine, ctr: Container, interactive: bool) -> int:
     Output is relayed to our stdout/stderr and recorded in the container log. With a tty,
     runc relays the terminal itself and nothing is logged.
     """
-    import subprocess
     log_path = eng.paths.container_log(ctr.id)
     tty = ctr.config.tty
     with lock(eng, ctr.id):
@@ -311,11 +310,8 @@ def run_foreground(eng: Engine, ctr: Container, interactive: bool) -> int:
             _failed_start(eng, ctr, e)
             raise
         runtime_log = os.path.join(bundle, "runtime.log")
-        argv = eng.runtime.run_argv(ctr.id, bundle, os.path.join(bundle, "pidfile"), runtime_log)
-        log.debug(f"running {' '.join(argv)}")
-        stdin = None if (interactive or tty) else subprocess.DEVNULL
-        pipe = None if tty else subprocess.PIPE
-        proc = subprocess.Popen(argv, stdin=stdin, stdout=pipe, stderr=pipe)
+        proc = eng.runtime.run(ctr.id, bundle, os.path.join(bundle, "pidfile"), runtime_log,
+                               stdin=interactive or tty, capture=not tty)
         log.timing("runtime started")
         # Recorded while runc is still setting the container up: the two overlap.
         try:
@@ -384,8 +380,7 @@ def _relay(proc, sink: LogSink) -> bytes:
     runtime log confirms a failure (otter prints its own one-line error instead).
     """
     import select
-    streams = {proc.stdout.fileno(): (b"stdout", sys.stdout.buffer),
-               proc.stderr.fileno(): (b"stderr", sys.stderr.buffer)}
+    streams = {proc.stdout: (b"stdout", sys.stdout.buffer), proc.stderr: (b"stderr", sys.stderr.buffer)}
     sys.stdout.flush()
     open_fds = set(streams)
     held = b""
@@ -405,8 +400,7 @@ def _relay(proc, sink: LogSink) -> bytes:
                 sink.write(name, data)
     finally:
         sink.close()
-        proc.stdout.close()
-        proc.stderr.close()
+        proc.close_pipes()
     return held
 
 

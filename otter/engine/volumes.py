@@ -24,7 +24,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import sqlite3
 import time
 from datetime import datetime
@@ -45,6 +44,7 @@ from otter.engine.events import emit
 from otter.errors import AlreadyExists, InUse, InvalidArgument, OtterError, VolumeNotFound
 from otter.record import field, record
 from otter.spec.runtime import MountSpec
+from otter.sys.tree import remove_tree
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS volumes (
@@ -144,7 +144,7 @@ def _make_directory(eng: Engine, name: str) -> None:
     base = eng.paths.volume(name)
     eng.paths.ensure(eng.paths.volumes)
     # No record owns a directory found here (a removal that failed half-way left it): start empty.
-    shutil.rmtree(base, ignore_errors=True)
+    remove_tree(base)
     try:
         os.mkdir(base, 0o700)
         os.mkdir(os.path.join(base, "_data"))
@@ -152,7 +152,7 @@ def _make_directory(eng: Engine, name: str) -> None:
         # container must be able to enter the volume, as with Podman's.
         os.chmod(os.path.join(base, "_data"), 0o755)
     except BaseException:
-        shutil.rmtree(base, ignore_errors=True)
+        remove_tree(base)
         raise
 
 
@@ -166,6 +166,7 @@ def _delete(eng: Engine, name: str) -> None:
             log.warning(f"removing volume {name}: {path}: {exc_info[1]}")
 
     # After the record is gone: leftovers are unreachable and cleared if the name is used again.
+    import shutil
     shutil.rmtree(eng.paths.volume(name), onerror=report)
 
 

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import abc
 import os
-import shutil
 
 from otter.paths import StorePaths
 from otter.record import TYPE_CHECKING, record
+from otter.sys.tree import remove_tree
 
 if TYPE_CHECKING:
     from otter.storage.unpack import ApplyOptions
@@ -77,10 +77,10 @@ class Snapshotter(abc.ABC):
         os.rename(staging, self.layer_dir(layer_id))
 
     def discard(self, staging: str) -> None:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_tree(staging)
 
     def remove_layer(self, layer_id: str) -> None:
-        shutil.rmtree(self.layer_dir(layer_id), ignore_errors=True)
+        remove_tree(self.layer_dir(layer_id))
 
     # -- active snapshots ------------------------------------------------------------------
     @abc.abstractmethod
@@ -101,7 +101,7 @@ class Snapshotter(abc.ABC):
         return os.path.join(self.paths.snapshot(self.name, key), "merged")
 
     def remove(self, key: str) -> None:
-        shutil.rmtree(self.paths.snapshot(self.name, key), ignore_errors=True)
+        remove_tree(self.paths.snapshot(self.name, key))
 
 
 def snapshotter(name: str, paths: StorePaths, rootless: bool = False) -> Snapshotter:

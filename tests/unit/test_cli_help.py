@@ -38,7 +38,7 @@ def parser_of(path: str):
 def run_main(capsys, argv: list[str]) -> tuple[int, str, str]:
     try:
         code = main(argv)
-    except SystemExit as e:     # argparse's --help ends the process
+    except SystemExit as e:     # --help ends the process
         code = e.code
     out, err = capsys.readouterr()
     return code, out, err
@@ -46,8 +46,8 @@ def run_main(capsys, argv: list[str]) -> tuple[int, str, str]:
 
 def required_arguments(path: str) -> list[str]:
     """Stand-ins for the arguments a command cannot do without, so that a bad flag is the only
-    error: argparse reports a missing argument first, where Podman reports the flag."""
-    return [(a.choices or ["x"])[0] for a in parser_of(path)._actions
+    error: a missing argument would be reported first, where Podman reports the flag."""
+    return [(a.choices or ["x"])[0] for a in parser_of(path).actions
             if not a.option_strings and a.nargs in (None, "+")]
 
 
@@ -71,7 +71,7 @@ def test_every_command_is_walked():
 def test_every_flag_has_one_line_help(path):
     parser = parser_of(path)
     text = parser.format_help()
-    for action in parser._actions:
+    for action in parser.actions:
         if action.option_strings:
             assert action.help and action.help.strip() and "\n" not in action.help, (path, action.option_strings)
             assert all(flag in text for flag in action.option_strings), (path, action.option_strings)
@@ -81,7 +81,10 @@ def test_every_flag_has_one_line_help(path):
 def test_help_flag_prints_usage_and_exits_0(capsys, path):
     code, out, _ = run_main(capsys, [*words(path), "--help"])
     assert code == 0
-    assert out.startswith(f"usage: {path} ")
+    # Podman's layout: the description, then "Usage:" and the command line, then the flags.
+    description, _, usage = out.partition("\n\nUsage:\n  ")
+    assert description.strip() and usage.startswith(path + " ")
+    assert "\nOptions:\n" in out
 
 
 @pytest.mark.parametrize("path", [s.path for s in GROUP_SPECS])
