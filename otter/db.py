@@ -5,6 +5,11 @@ writers. Every read-modify-write runs inside `transaction()`, which starts with
 `BEGIN IMMEDIATE`: a writer takes the write lock up front instead of upgrading later, which is
 what deadlocks concurrent CLI processes. Each layer that keeps records here owns its tables
 and creates them with `CREATE TABLE IF NOT EXISTS` through `ensure_schema`.
+
+Writers first queue on a flock (`StorePaths.database_lock`), then begin. Why: SQLite's own
+busy handler polls, sleeping up to 100 ms between tries, so with 20 otter processes starting
+containers at once most of the wall time was sleeping on a lock that was already free; the
+kernel wakes a flock waiter as soon as the holder is done.
 """
 
 from __future__ import annotations
@@ -14,12 +19,15 @@ import os
 import sqlite3
 from collections.abc import Iterator
 
+from otter.sys.filelock import FileLock
+
 BUSY_TIMEOUT_S = 30.0
 
 
 class Database:
-    def __init__(self, path: str):
+    def __init__(self, path: str, lock_path: str):
         self.path = path
+        self.lock_path = lock_path
         self._conn: sqlite3.Connection | None = None
         self._schemas: set[str] = set()
 
@@ -48,13 +56,14 @@ class Database:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         conn = self.connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with FileLock(self.lock_path):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def close(self) -> None:
         if self._conn is not None:

@@ -56,6 +56,11 @@ class StorePaths:
         return os.path.join(self.root, "otter.db")
 
     @property
+    def database_lock(self) -> str:
+        """flock(2) file that writers of the database queue on (`db.Database.transaction`)."""
+        return os.path.join(self.root, "otter.db.lock")
+
+    @property
     def store_lock(self) -> str:
         """flock(2) file serialising writers that change blobs or layers."""
         return os.path.join(self.root, "store.lock")

@@ -44,7 +44,7 @@ class Engine:
 
     @cached_property
     def db(self) -> Database:
-        return Database(self.paths.database)
+        return Database(self.paths.database, self.paths.database_lock)
 
     @cached_property
     def driver(self) -> str:

@@ -311,7 +311,8 @@ class _LayerJobs:
     def _job(self, i: int, desc: oci.Descriptor, diff_ids: list[str], chain: list[str],
              ready: list[threading.Event]) -> Layer:
         from otter.db import Database
-        db = Database(self.eng.paths.database)   # sqlite connections stay in the thread that made them
+        # sqlite connections stay in the thread that made them
+        db = Database(self.eng.paths.database, self.eng.paths.database_lock)
         try:
             return self._fetch(LayerStore(db, self.eng.snapshotter), i, desc, diff_ids, chain, ready)
         except BaseException:

@@ -26,7 +26,7 @@ L2 = make_tar(file("a/.wh.file1"), directory("d"), file("d/.wh..wh..opq"), file(
 @pytest.fixture(params=["overlay", "vfs"])
 def store(request, tmp_path):
     paths = StorePaths(str(tmp_path / "root"), str(tmp_path / "run"))
-    db = Database(paths.database)
+    db = Database(paths.database, paths.database_lock)
     yield LayerStore(db, snapshotter(request.param, paths))
     db.close()
 
