@@ -101,6 +101,20 @@ class StorePaths:
         """Short symlinks to layer diff dirs, keeping overlay's lowerdir= under one page."""
         return os.path.join(self.root, "layers", driver, "l")
 
+    def idmapped_layers(self, driver: str) -> str:
+        """ID-shifted copies of layers (`storage.idmap`), one directory per ID mapping."""
+        return os.path.join(self.root, "layers", driver, "mapped")
+
+    @property
+    def idmapped_layers_lock(self) -> str:
+        """flock(2) file serialising the making and collecting of ID-shifted layers."""
+        return os.path.join(self.runroot, "locks", "idmapped-layers.lock")
+
+    @property
+    def idmapped_lowers_probe(self) -> str:
+        """Whether overlay takes idmapped lower layers here ("true"/"false"), probed once per boot."""
+        return os.path.join(self.runroot, "idmapped-lowers")
+
     # -- containers and volumes -----------------------------------------------------------
     def container(self, container_id: str) -> str:
         return os.path.join(self.root, "containers", container_id)
@@ -118,6 +132,19 @@ class StorePaths:
 
     def exit_file(self, container_id: str) -> str:
         return os.path.join(self.runroot, "exits", container_id)
+
+    # -- networking -----------------------------------------------------------------------
+    def netns(self, container_id: str) -> str:
+        """The file a container's own network namespace is pinned on (a bind mount of its
+        nsfs file, as `ip netns add` makes); made before the container starts."""
+        return os.path.join(self.runroot, "netns", container_id)
+
+    def slirp4netns_socket(self, container_id: str) -> str:
+        """slirp4netns' API socket (may exceed sun_path: see `otter.sys.unixsock`)."""
+        return os.path.join(self.runroot, "containers", container_id, "slirp4netns.sock")
+
+    def slirp4netns_log(self, container_id: str) -> str:
+        return os.path.join(self.runroot, "containers", container_id, "slirp4netns.log")
 
     @property
     def volumes(self) -> str:

@@ -52,6 +52,18 @@ class Engine:
 ROOTLESS = os.getuid() != 0
 
 
+def subuid_start() -> int:
+    """The first subordinate uid of the user running the tests (/etc/subuid)."""
+    import pwd
+    name = pwd.getpwuid(os.getuid()).pw_name
+    with open("/etc/subuid") as f:
+        for line in f:
+            user, start, _ = line.strip().split(":")
+            if user == name:
+                return int(start)
+    raise AssertionError("no subuid range for the test user")
+
+
 def mounts_under(path: str) -> list[str]:
     """Mount points below `path`, as the engine sees them: rootless otter mounts inside the
     mount namespace of the user's pause process, invisible from this process's own."""

@@ -50,6 +50,9 @@ def _create_parser(prog: str, run: bool) -> Parser:
     p.add_argument("--cap-drop", action="append", default=[], help="Drop capabilities from the container")
     p.add_bool("--privileged", help="Give extended privileges to container")
     p.add_argument("--security-opt", action="append", default=[], help="Security Options")
+    p.add_argument("--userns", help="User namespace to use (host, keep-id[:uid=UID,gid=GID])")
+    p.add_argument("--uidmap", action="append", default=[], help="UID map to use for the user namespace (CONTAINER_UID:FROM_UID:AMOUNT)")
+    p.add_argument("--gidmap", action="append", default=[], help="GID map to use for the user namespace (CONTAINER_GID:FROM_GID:AMOUNT)")
     p.add_bool("--init", help="Run an init binary inside the container that forwards signals and reaps processes")
     p.add_argument("--stop-signal", help="Signal to stop a container. Default is SIGTERM")
     p.add_argument("--stop-timeout", type=_int("--stop-timeout"), help="Timeout (in seconds) that containers stopped by user command have to exit. If exceeded, the container will be forcibly stopped via SIGKILL")
@@ -61,7 +64,9 @@ def _create_parser(prog: str, run: bool) -> Parser:
     p.add_argument("-m", "--memory", help="Memory limit (format: <number>[<unit>], where unit = b (bytes), k (kibibytes), m (mebibytes), or g (gibibytes))")
     p.add_argument("--cpus", help="Number of CPUs. The default is 0.000 which means no limit")
     p.add_argument("--pids-limit", type=_int("--pids-limit"), help="Tune container pids limit (set -1 for unlimited)")
-    p.add_argument("--network", "--net", help="Connect a container to a network (none, host)")
+    p.add_argument("--network", "--net", help="Connect a container to a network (none, host, slirp4netns[:OPTIONS])")
+    p.add_argument("-p", "--publish", action="append", default=[], help="Publish a container's port, or a range of ports, to the host")
+    p.add_bool("-P", "--publish-all", help="Publish all exposed ports to random ports on the host interfaces")
     p.add_argument("--pull", default="missing", choices=["always", "missing", "never", "newer"], help="Pull image policy")
     p.add_bool("--replace", help="If a container with the same name exists, replace it")
     p.add_argument("--cidfile", help="Write the container ID to the file")
@@ -90,9 +95,11 @@ def _create_options(args, command: list[str], argv: list[str]):
         labels=tuple(args.label), tty=args.tty, interactive=args.interactive, auto_remove=args.rm,
         read_only=args.read_only, privileged=args.privileged, cap_add=tuple(args.cap_add),
         cap_drop=tuple(args.cap_drop), security_opts=tuple(args.security_opt), init=args.init,
+        userns=args.userns, uidmap=tuple(args.uidmap), gidmap=tuple(args.gidmap),
         stop_signal=args.stop_signal, stop_timeout=args.stop_timeout, ulimits=tuple(args.ulimit),
         shm_size=args.shm_size, tmpfs=tuple(args.tmpfs), volumes=tuple(args.volume), mounts=tuple(args.mount),
-        memory=args.memory, cpus=args.cpus, pids_limit=args.pids_limit, network=args.network, pull=args.pull,
+        memory=args.memory, cpus=args.cpus, pids_limit=args.pids_limit, network=args.network,
+        publish=tuple(args.publish), publish_all=args.publish_all, pull=args.pull,
         replace=args.replace, cidfile=args.cidfile, create_command=tuple(["otter"] + argv))
 
 
@@ -373,11 +380,19 @@ def _ps_fields(ctr, no_trunc: bool, now: float) -> dict:
         "ID": ctr.id if no_trunc else ctr.id[:12], "Id": ctr.id, "Image": cfg.image_name, "ImageID": cfg.image_id,
         "Command": command, "CreatedHuman": created, "RunningFor": created, "Created": int(cfg.created),
         "CreatedAt": go_time(cfg.created), "Status": status_text(ctr, now), "State": ctr.state.value,
-        "Ports": "", "Names": ctr.name, "Labels": cfg.labels, "Mounts": [m["Destination"] for m in cfg.mounts],
+        "Ports": _ports_text(cfg.ports), "Names": ctr.name, "Labels": cfg.labels,
+        "Mounts": [m["Destination"] for m in cfg.mounts],
         "ExitCode": rt.exit_code, "Exited": ctr.state.value == "exited", "Pid": rt.pid,
         "StartedAt": int(rt.started_at), "ExitedAt": int(rt.finished_at), "AutoRemove": cfg.auto_remove,
         "Pod": "", "PodName": "", "IsInfra": False, "Networks": [], "Size": None,
     }
+
+
+def _ports_text(ports: list[dict]) -> str:
+    if not ports:
+        return ""
+    from otter.network.ports import from_config, ps_text
+    return ps_text(from_config(ports))
 
 
 def _ps_json(ctr) -> dict:
@@ -388,7 +403,7 @@ def _ps_json(ctr) -> dict:
         "Exited": ctr.state.value == "exited", "ExitedAt": int(rt.finished_at), "ExitCode": rt.exit_code,
         "Id": ctr.id, "Image": cfg.image_name, "ImageID": cfg.image_id, "IsInfra": False, "Labels": cfg.labels or None,
         "Mounts": [m["Destination"] for m in cfg.mounts], "Names": [ctr.name], "Namespaces": {}, "Networks": [],
-        "Pid": rt.pid, "Pod": "", "PodName": "", "Ports": None, "Size": None, "StartedAt": int(rt.started_at),
+        "Pid": rt.pid, "Pod": "", "PodName": "", "Ports": cfg.ports or None, "Size": None, "StartedAt": int(rt.started_at),
         "State": ctr.state.value, "Status": "", "Created": int(cfg.created), "CreatedHuman": rfc3339(cfg.created),
     }
 
@@ -536,10 +551,24 @@ def cmd_port(ctx, argv: list[str], prog: str) -> int:
     p.add_argument("port", nargs="?")
     p.add_bool("-a", "--all", help="Display port information for all containers")
     args = parse(p, argv)
-    from otter.engine.containers import lookup
-    if not args.all:
-        if not args.container:
-            raise UsageError("you must supply a running container name or id")
-        lookup(ctx.engine, args.container)
-    # Port publishing arrives with networking; until then no container has mappings.
+    if args.all and args.container:
+        raise UsageError("no arguments are needed with --all")
+    if not args.all and not args.container:
+        raise UsageError("you must supply a running container name or id")
+    from otter.engine.containers import container_ports
+    from otter.network.ports import find_published, parse_port_query, port_lines
+    query = parse_port_query(args.port) if args.port else None
+    lines = []
+    for ctr, mappings in container_ports(ctx.engine, [args.container] if args.container else [], args.all):
+        prefix = ctr.id[:12] + "\t" if args.all else ""
+        if query is None:
+            lines += [prefix + line for line in port_lines(mappings)]
+            continue
+        found = find_published(mappings, *query)
+        if found is None and mappings:
+            from otter.errors import InvalidArgument
+            raise InvalidArgument(f"failed to find published port \"{args.port}\"")
+        if found is not None:
+            lines.append(prefix + found)
+    write("".join(line + "\n" for line in lines))
     return 0

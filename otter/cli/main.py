@@ -63,8 +63,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 # Commands that never touch a store, so never need the rootless user namespace.
 NO_STORE_COMMANDS = {"help", "version", "completion"}
+# Commands that read the store: rootless, they join the namespace only if they come to touch
+# storage or the runtime (`Engine.enter_namespace`), e.g. `ps` cleaning up a container that
+# died. Joining costs a few milliseconds; Podman's listings pay it every time.
+READ_ONLY_COMMANDS = {"ps", "images", "port", "logs", "events", "history"}
 
 GLOBAL_FLAGS_WITH_VALUE = {"--root", "--runroot", "--storage-driver", "--log-level", "--runtime"}
+# Flags given as often as needed, every value kept in order.
+REPEATABLE_GLOBAL_FLAGS = {"--storage-opt"}
 
 
 class UsageError(OtterError):
@@ -98,11 +104,12 @@ class Context:
     """What every command gets: the global options and a lazily opened Engine."""
 
     def __init__(self, root: str | None, runroot: str | None, storage_driver: str | None, log_level: str,
-                 runtime: str = "runc"):
+                 runtime: str = "runc", storage_opts: tuple[str, ...] = ()):
         self.runtime = runtime
         self.root = root
         self.runroot = runroot
         self.storage_driver = storage_driver
+        self.storage_opts = storage_opts
         self.log_level = log_level
         self._engine = None
 
@@ -112,7 +119,7 @@ class Context:
             from otter.engine.context import Engine
             from otter.paths import StorePaths
             self._engine = Engine(StorePaths.for_user(self.root, self.runroot), self.storage_driver,
-                                  runtime=self.runtime)
+                                  runtime=self.runtime, storage_opts=self.storage_opts)
         return self._engine
 
 
@@ -130,27 +137,34 @@ def usage() -> str:
               "      --root string             Path to the root directory in which data, including images, is stored",
               "      --runroot string          Path to the 'run directory' where all state information is stored",
               "      --storage-driver string   Select which storage driver is used to manage storage of images and containers (overlay, vfs)",
+              "      --storage-opt string      Used to pass an option to the storage driver (overlay.mount_program=PATH)",
               "  -v, --version                 Version of otter",
               "  -h, --help                    Help for otter"]
     return "\n".join(lines) + "\n"
 
 
-def parse_globals(argv: list[str]) -> tuple[dict[str, str], list[str]]:
-    """Split `otter [global flags] command args...`; global flags come before the command."""
+def parse_globals(argv: list[str]) -> tuple[dict[str, str], dict[str, list[str]], list[str]]:
+    """Split `otter [global flags] command args...`; global flags come before the command.
+    Returns the flags' values (the last one given), the values of repeatable flags (all of
+    them) and the command with its arguments."""
     opts: dict[str, str] = {}
+    repeated: dict[str, list[str]] = {}
     i = 0
     while i < len(argv):
         arg = argv[i]
         if not arg.startswith("-") or arg == "-":
             break
         name, eq, value = arg.partition("=")
-        if name in GLOBAL_FLAGS_WITH_VALUE:
+        if name in GLOBAL_FLAGS_WITH_VALUE or name in REPEATABLE_GLOBAL_FLAGS:
             if not eq:
                 i += 1
                 if i >= len(argv):
                     raise UsageError(f"flag needs an argument: {name}")
                 value = argv[i]
-            opts[name] = value
+            if name in REPEATABLE_GLOBAL_FLAGS:
+                repeated.setdefault(name, []).append(value)
+            else:
+                opts[name] = value
         elif name in ("-v", "--version", "-h", "--help"):
             opts[name] = "true"
         elif name == "-H" or name == "--host":
@@ -160,7 +174,7 @@ def parse_globals(argv: list[str]) -> tuple[dict[str, str], list[str]]:
         else:
             raise UsageError(f"unknown flag: {arg}")
         i += 1
-    return opts, argv[i:]
+    return opts, repeated, argv[i:]
 
 
 def resolve(name: str):
@@ -173,7 +187,7 @@ def resolve(name: str):
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
-        opts, rest = parse_globals(argv)
+        opts, repeated, rest = parse_globals(argv)
         if "-v" in opts or "--version" in opts:
             sys.stdout.write(f"otter version {__version__}\n")
             return 0
@@ -191,11 +205,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if command not in COMMANDS:
             raise UsageError(f"unrecognized command `otter {command}`\nTry 'otter --help' for more information")
-        if command not in NO_STORE_COMMANDS and os.getuid() != 0:
+        if command not in NO_STORE_COMMANDS and command not in READ_ONLY_COMMANDS and os.getuid() != 0:
             from otter.engine.userns import ensure_joined
             ensure_joined()
         ctx = Context(opts.get("--root"), opts.get("--runroot"), opts.get("--storage-driver"), level,
-                      opts.get("--runtime", "runc"))
+                      opts.get("--runtime", "runc"), tuple(repeated.get("--storage-opt", ())))
         try:
             return resolve(command)(ctx, args, f"otter {command}") or 0
         finally:

@@ -80,6 +80,9 @@ class ContainerConfig:
     cap_add: list[str] = field(default_factory=list)
     cap_drop: list[str] = field(default_factory=list)
     seccomp: str = "default"
+    userns: str = ""                 # "" (host), "keep-id" or "private": core.userns
+    uid_map: list[str] = field(default_factory=list)   # "CONTAINER:HOST:SIZE"; empty without a userns
+    gid_map: list[str] = field(default_factory=list)
     no_new_privileges: bool = False
     init: bool = False
     stop_signal: int = 15
@@ -89,7 +92,9 @@ class ContainerConfig:
     memory: int | None = None
     cpus: float | None = None
     pids_limit: int | None = None
-    network: str = "private"          # private | none | host
+    network: str = "private"          # private | none | host | slirp4netns
+    network_options: dict = field(default_factory=dict)   # slirp4netns: network.slirp.SlirpOptions.to_json()
+    ports: list[dict] = field(default_factory=list)       # published: network.ports.PortMapping.to_json()
     mounts: list[dict] = field(default_factory=list)    # inspect-shaped mount records ("Mounts")
     runtime_mounts: list[dict] = field(default_factory=list)   # MountSpec fields for config.json
     exposed_ports: dict = field(default_factory=dict)
@@ -123,6 +128,8 @@ class RuntimeInfo:
     supervisor: str = ""             # "conmon" (detached) or "otter" (foreground run)
     restart_count: int = 0
     stopped_by_user: bool = False
+    slirp4netns_pid: int = 0         # the container's slirp4netns, ended by pid at cleanup
+    slirp4netns_pid_start: int = 0   # its start time, as pid_start
 
     def to_json(self) -> dict:
         return asdict(self)

@@ -27,6 +27,19 @@ def _read(rootfs: str, path: str) -> list[list[str]]:
         return []
 
 
+def missing_entries(rootfs: str, name: str, uid: int, gid: int, gecos: str, home: str,
+                    group: str) -> tuple[str, str]:
+    """The /etc/passwd and /etc/group lines that make a host user and group known in the
+    container, as Podman's keep-id writes them; "" where the file already has the user
+    (by name or uid) or the group (by name or gid)."""
+    passwd = [e for e in _read(rootfs, "/etc/passwd") if len(e) >= 3]
+    groups = [e for e in _read(rootfs, "/etc/group") if len(e) >= 3]
+    user_line = "" if any(e[0] == name or e[2] == str(uid) for e in passwd) \
+        else f"{name}:*:{uid}:{gid}:{gecos}:{home}:/bin/sh\n"
+    group_line = "" if any(e[0] == group or e[2] == str(gid) for e in groups) else f"{group}:x:{gid}:{name}\n"
+    return user_line, group_line
+
+
 def resolve_user(rootfs: str, user: str) -> ResolvedUser:
     name, _, group = (user or "0").partition(":")
     passwd = [e for e in _read(rootfs, "/etc/passwd") if len(e) >= 7]

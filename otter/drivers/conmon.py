@@ -38,6 +38,7 @@ class ConmonRequest:
     tty: bool = False
     stdin: bool = False
     exit_command: list[str] = field(default_factory=list)
+    keep_fds: tuple[int, ...] = ()   # held by conmon until it exits (slirp4netns' exit fd)
 
 
 def conmon_binary() -> str:
@@ -76,8 +77,8 @@ def spawn(req: ConmonRequest) -> int:
     cmd = argv(req)
     log.debug(f"running {' '.join(cmd)}")
     try:
-        proc = process.spawn(cmd, env=env, keep=(sync_child.fileno(), start_child.fileno()), capture=False,
-                             quiet=True, new_process_group=True)
+        proc = process.spawn(cmd, env=env, keep=(sync_child.fileno(), start_child.fileno(), *req.keep_fds),
+                             capture=False, quiet=True, new_process_group=True)
         sync_child.close()
         start_child.close()
         start_parent.send(b"\0")

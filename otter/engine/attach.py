@@ -22,16 +22,8 @@ STDOUT, STDERR = 2, 3
 
 
 def _connect(bundle: str) -> socket.socket:
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    # The path may exceed sun_path's 108 bytes: connect relative to the bundle directory.
-    cwd = os.open(".", os.O_RDONLY)
-    try:
-        os.chdir(bundle)
-        sock.connect("attach")
-    finally:
-        os.fchdir(cwd)
-        os.close(cwd)
-    return sock
+    from otter.sys import unixsock
+    return unixsock.connect(os.path.join(bundle, "attach"), socket.SOCK_SEQPACKET)
 
 
 def _pump(sock: socket.socket, stdin: bool) -> None:

@@ -51,6 +51,9 @@ class CreateOptions:
     cap_add: tuple[str, ...] = ()
     cap_drop: tuple[str, ...] = ()
     security_opts: tuple[str, ...] = ()
+    userns: str | None = None               # --userns, None when not given
+    uidmap: tuple[str, ...] = ()
+    gidmap: tuple[str, ...] = ()
     init: bool = False
     stop_signal: str | None = None
     stop_timeout: int | None = None
@@ -63,6 +66,8 @@ class CreateOptions:
     cpus: str | None = None
     pids_limit: int | None = None
     network: str | None = None
+    publish: tuple[str, ...] = ()           # -p values
+    publish_all: bool = False               # -P
     pull: str = "missing"
     replace: bool = False
     cidfile: str | None = None
@@ -108,18 +113,46 @@ def _entrypoint(value: str | None, image_ep: list[str]) -> list[str]:
     return [value]
 
 
-def _network(value: str | None, rootless: bool) -> str:
-    """`private` is an own network namespace with only loopback (the default until otter has
-    bridge networking); `none` the same; `host` the host's."""
-    if value in (None, "", "default", "private", "bridge"):
-        return "private"
-    if value in ("none", "host"):
-        return value
-    kind = (value or "").split(":", 1)[0]
-    if kind in ("slirp4netns", "pasta") and rootless and not os.access("/dev/net/tun", os.R_OK | os.W_OK):
-        raise InvalidArgument(f"{kind} needs /dev/net/tun, which this user cannot open on this host: "
-                              "rootless containers can use --network none or --network host here")
-    raise InvalidArgument(f"network {value!r} is not supported yet: use none or host")
+_NO_PUBLISHING = {
+    "private": "the default network of root containers has no connection to the host yet: "
+               "use --network slirp4netns to publish ports",
+    "none": "a container with --network none has no network to forward ports to: use --network slirp4netns",
+    "host": "a container with --network host uses the host's ports directly: drop -p/--publish",
+}
+
+
+def _network(opts: CreateOptions, rootless: bool, exposed: dict) -> tuple[str, dict, list[dict]]:
+    """The network mode, its options and the published ports, as the config stores them.
+
+    `private` is an own network namespace with only loopback (root's default until otter has
+    bridge networking); `none` the same; `host` the host's; `slirp4netns` an own namespace
+    that slirp4netns connects to the host (the rootless default, as in Podman), the one mode
+    that can publish ports."""
+    value = opts.network
+    if value in (None, "", "default"):
+        value = "slirp4netns" if rootless else "private"
+    kind, _, option_text = value.partition(":")
+    mappings = []
+    if opts.publish or opts.publish_all:
+        from otter.network import ports
+        mappings = ports.parse_publish(opts.publish)
+        if opts.publish_all:
+            mappings += ports.exposed_mappings(exposed)
+    if value in ("private", "bridge", "none", "host"):
+        mode = "private" if value == "bridge" else value
+        if mappings:
+            raise InvalidArgument(f"cannot publish ports: {_NO_PUBLISHING[mode]}")
+        return mode, {}, []
+    if kind != "slirp4netns":
+        raise InvalidArgument(f"network {value!r} is not supported yet: use slirp4netns, none or host")
+    from otter.network import ports, slirp
+    options = slirp.parse_options(option_text)
+    slirp.check_ports(mappings)
+    ports.check_conflicts(mappings)
+    if rootless and not os.access("/dev/net/tun", os.R_OK | os.W_OK):
+        raise InvalidArgument("slirp4netns (the default network of rootless containers) needs /dev/net/tun, which "
+                              "this user cannot open on this host: use --network none (or --network host)")
+    return kind, options.to_json(), [m.to_json() for m in ports.assign_host_ports(mappings)]
 
 
 def _security(opts: tuple[str, ...]) -> tuple[str, bool]:
@@ -174,7 +207,11 @@ def container_create(eng: Engine, opts: CreateOptions) -> Container:
     for u in opts.ulimits:
         parse_ulimit(u)
     seccomp, nnp = _security(opts.security_opts)
-    network = _network(opts.network, eng.rootless)
+    userns = None
+    if opts.userns is not None or opts.uidmap or opts.gidmap:
+        from otter.core.userns import resolve
+        userns = resolve(opts.userns, opts.uidmap, opts.gidmap, eng.rootless)
+    network, network_options, published = _network(opts, eng.rootless, image_cfg.get("ExposedPorts") or {})
     stop_signal = parse_signal(opts.stop_signal or image_cfg.get("StopSignal") or "SIGTERM")
     requests = [parse_volume_flag(v) for v in opts.volumes] + [parse_mount_flag(m) for m in opts.mounts] + \
                [parse_tmpfs_flag(t) for t in opts.tmpfs]
@@ -226,18 +263,23 @@ def container_create(eng: Engine, opts: CreateOptions) -> Container:
             runtime_mounts, mount_records = resolve_mounts(eng, requests, image_volumes)
         eng.snapshotter.prepare(cid, eng.layers.chain_keys(rec.top_layer))
         made_snapshot = True
+        if userns is not None and userns.private:
+            from otter.storage.idmap import owner_shift, shift_snapshot
+            shift_snapshot(eng.snapshotter, cid, owner_shift(userns.uid_maps, userns.gid_maps))
         config = ContainerConfig(
             id=cid, name=name, image_id=rec.id, image_name=rec.names[0] if rec.names else rec.id,
             command=command, entrypoint=entrypoint, cmd=cmd, env=env,
             workdir=opts.workdir or image_cfg.get("WorkingDir") or "/",
-            user=opts.user if opts.user is not None else (image_cfg.get("User") or ""),
+            user=opts.user if opts.user is not None else (image_cfg.get("User") or (userns.user if userns else "")),
             hostname=opts.hostname or cid[:12], labels=labels, tty=opts.tty, interactive=opts.interactive,
             auto_remove=opts.auto_remove, read_only=opts.read_only, privileged=opts.privileged,
             cap_add=list(opts.cap_add), cap_drop=list(opts.cap_drop), seccomp=seccomp, no_new_privileges=nnp,
+            userns=userns.mode if userns else "", uid_map=[str(m) for m in userns.uid_maps] if userns else [],
+            gid_map=[str(m) for m in userns.gid_maps] if userns else [],
             init=opts.init, stop_signal=stop_signal,
             stop_timeout=opts.stop_timeout if opts.stop_timeout is not None else 10,
             ulimits=list(opts.ulimits), shm_size=shm, memory=memory, cpus=cpus, pids_limit=opts.pids_limit,
-            network=network, mounts=mount_records,
+            network=network, network_options=network_options, ports=published, mounts=mount_records,
             runtime_mounts=[{"destination": m.destination, "type": m.type, "source": m.source,
                              "options": list(m.options)} for m in runtime_mounts],
             exposed_ports=dict(image_cfg.get("ExposedPorts") or {}), create_command=list(opts.create_command),
@@ -319,6 +361,14 @@ def container_exists(eng: Engine, text: str) -> bool:
         return True
     except (ContainerNotFound, InvalidArgument):
         return False
+
+
+def container_ports(eng: Engine, names: list[str], all_containers: bool = False) -> list[tuple[Container, list]]:
+    """`port`: each running container (every one with `all_containers`, else those named) with
+    its published `PortMapping`s; as in Podman, a container that is not running has none."""
+    from otter.network.ports import from_config
+    ctrs = [c for c in container_list(eng) if c.is_active] if all_containers else [lookup(eng, n) for n in names]
+    return [(c, from_config(c.config.ports) if c.state == State.RUNNING else []) for c in ctrs]
 
 
 def container_rename(eng: Engine, text: str, new_name: str) -> None:
@@ -420,6 +470,12 @@ def container_inspect(eng: Engine, text: str) -> dict:
         rt = _fresh(eng, ctr).runtime
     bundle = eng.paths.bundle(ctr.id)
     upper = eng.snapshotter.upper_dir(ctr.id)
+    slirp = cfg.network == "slirp4netns"
+    ports, bindings = {}, {}
+    if cfg.ports or cfg.exposed_ports:
+        from otter.network.ports import from_config, inspect_bindings, inspect_ports
+        mappings = from_config(cfg.ports)
+        ports, bindings = inspect_ports(mappings, cfg.exposed_ports), inspect_bindings(mappings)
     return {
         "Id": ctr.id,
         "Created": rfc3339(cfg.created),
@@ -440,7 +496,7 @@ def container_inspect(eng: Engine, text: str) -> dict:
         "ImageName": cfg.image_name,
         "Rootfs": "",
         "Pod": "",
-        "ResolvConfPath": "",
+        "ResolvConfPath": os.path.join(bundle, "resolv.conf") if slirp else "",
         "HostnamePath": os.path.join(bundle, "hostname"),
         "HostsPath": os.path.join(bundle, "hosts") if cfg.network != "host" else "/etc/hosts",
         "StaticDir": eng.paths.container_userdata(ctr.id),
@@ -465,8 +521,8 @@ def container_inspect(eng: Engine, text: str) -> dict:
         "NetworkSettings": {
             "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "",
             "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "MacAddress": "", "Bridge": "", "SandboxID": "",
-            "HairpinMode": False, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0, "Ports": {},
-            "SandboxKey": "", "Networks": {},
+            "HairpinMode": False, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0, "Ports": ports,
+            "SandboxKey": eng.paths.netns(ctr.id) if slirp and ctr.is_active else "", "Networks": {},
         },
         "Namespace": "",
         "IsInfra": False,
@@ -482,13 +538,13 @@ def container_inspect(eng: Engine, text: str) -> dict:
             "Passwd": True, "sdNotifyMode": "container", "HealthcheckOnFailureAction": "none",
         },
         "HostConfig": {
-            "Binds": [f"{m['Name'] or m['Source']}:{m['Destination']}:{','.join(m.get('Options') or [])}"
+            "Binds": [f"{m.get('Name') or m['Source']}:{m['Destination']}:{','.join(m.get('Options') or [])}"
                       for m in cfg.mounts if m.get("Type") in ("bind", "volume")],
             "CgroupManager": "cgroupfs", "CgroupMode": "host", "ContainerIDFile": "",
             "LogConfig": {"Type": cfg.log_driver, "Config": None, "Path": eng.paths.container_log(ctr.id),
                           "Tag": "", "Size": "0B"},
-            "NetworkMode": {"private": "private", "none": "none", "host": "host"}[cfg.network],
-            "PortBindings": {}, "RestartPolicy": {"Name": "", "MaximumRetryCount": 0},
+            "NetworkMode": cfg.network,
+            "PortBindings": bindings, "RestartPolicy": {"Name": "", "MaximumRetryCount": 0},
             "AutoRemove": cfg.auto_remove, "VolumeDriver": "", "VolumesFrom": None,
             "CapAdd": cfg.cap_add, "CapDrop": cfg.cap_drop, "Dns": [], "DnsOptions": [], "DnsSearch": [],
             "ExtraHosts": [], "GroupAdd": [], "IpcMode": "shareable", "Cgroup": "", "Cgroups": "default",
@@ -497,7 +553,9 @@ def container_inspect(eng: Engine, text: str) -> dict:
             "SecurityOpt": ([f"seccomp={cfg.seccomp}"] if cfg.seccomp != "default" else [])
             + (["no-new-privileges"] if cfg.no_new_privileges else []),
             "Tmpfs": {m["Destination"]: ",".join(m.get("Options") or []) for m in cfg.mounts if m.get("Type") == "tmpfs"},
-            "UTSMode": "private", "UsernsMode": "", "ShmSize": cfg.shm_size, "Runtime": "oci",
+            "UTSMode": "private", "UsernsMode": "private" if cfg.uid_map else "",
+            **({"IDMappings": {"UidMap": cfg.uid_map, "GidMap": cfg.gid_map}} if cfg.uid_map else {}),
+            "ShmSize": cfg.shm_size, "Runtime": "oci",
             "ConsoleSize": [0, 0], "Isolation": "", "CpuShares": 0, "Memory": cfg.memory or 0,
             "NanoCpus": int((cfg.cpus or 0) * 1e9), "CgroupParent": "", "BlkioWeight": 0,
             "CpuPeriod": 100000 if cfg.cpus else 0, "CpuQuota": int(cfg.cpus * 100000) if cfg.cpus else 0,

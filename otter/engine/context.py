@@ -20,10 +20,15 @@ DEFAULT_DRIVER = "overlay"
 
 class Engine:
     def __init__(self, paths: StorePaths, storage_driver: str | None = None, rootless: bool | None = None,
-                 runtime: str = "runc"):
+                 runtime: str = "runc", storage_opts: tuple[str, ...] = ()):
         self.paths = paths
         self.runtime_name = runtime
         self._requested_driver = storage_driver
+        self._requested_program = None
+        if storage_opts:
+            # Checked before anything is created: a bad option leaves no store behind.
+            from otter.storage.selection import requested_mount_program
+            self._requested_program = requested_mount_program(storage_opts, storage_driver)
         if rootless is None:
             from otter.sys.userns import rootless_uid
             rootless = rootless_uid() is not None
@@ -47,34 +52,71 @@ class Engine:
         return Database(self.paths.database, self.paths.database_lock)
 
     @cached_property
+    def _recorded_storage(self) -> dict[str, str]:
+        """The snapshotter settings the store recorded when it was created (`driver`,
+        `mount_program`); empty for a new store."""
+        if not os.path.exists(self.paths.database):
+            return {}
+        try:
+            rows = self.db.connection().execute("SELECT key, value FROM store_meta").fetchall()
+        except Exception:  # noqa: BLE001 - a store without the table yet has recorded nothing
+            return {}
+        return {row["key"]: row["value"] for row in rows}
+
+    @cached_property
+    def _storage(self) -> tuple[str, str]:
+        """(driver, overlay mount program or ""): as asked for, else as the store recorded (a
+        store made with a mount program keeps using it), else the default; for a new rootless
+        store, what the kernel allows (`storage.selection`)."""
+        recorded = self._recorded_storage
+        if "driver" in recorded:
+            driver = self._requested_driver or recorded["driver"]
+            kept = recorded.get("mount_program", "") if driver == recorded["driver"] else ""
+            return driver, self._requested_program or kept
+        driver = self._requested_driver or DEFAULT_DRIVER
+        if self._requested_program or not self.rootless or driver != "overlay":
+            return driver, self._requested_program or ""
+        from otter.storage.selection import rootless_overlay
+        self.enter_namespace()    # the probe mounts
+        return rootless_overlay(self.paths, by_name=self._requested_driver is not None)
+
+    @property
     def driver(self) -> str:
-        if self._requested_driver:
-            return self._requested_driver
-        if os.path.exists(self.paths.database):
-            row = None
-            try:
-                row = self.db.connection().execute("SELECT value FROM store_meta WHERE key='driver'").fetchone()
-            except Exception:  # noqa: BLE001 - a store without the table yet has no recorded driver
-                row = None
-            if row:
-                return row["value"]
-        return DEFAULT_DRIVER
+        return self._storage[0]
+
+    @property
+    def mount_program(self) -> str:
+        """The program that mounts overlay snapshots instead of the kernel ("" for none)."""
+        return self._storage[1]
+
+    def enter_namespace(self) -> None:
+        """Join the rootless user namespace now, if this command did not at start-up (the
+        read-only ones, `cli.main.READ_ONLY_COMMANDS`): storage and the runtime only work
+        inside it. A no-op for root and once joined; single-threaded callers only."""
+        if self.rootless:
+            from otter.engine.userns import ensure_joined
+            ensure_joined()
 
     @cached_property
     def snapshotter(self):
+        self.enter_namespace()
         from otter.storage.snapshot import snapshotter
-        return snapshotter(self.driver, self.paths, self.rootless)
+        return snapshotter(self.driver, self.paths, self.rootless, self.mount_program)
 
     @cached_property
     def runtime(self):
         """The OCI runtime driver (runc by default, `--runtime`)."""
+        self.enter_namespace()
         from otter.drivers.runc import Runtime, resolve_runtime
         return Runtime(resolve_runtime(self.runtime_name), self.paths.runtime_state)
 
     def global_args(self) -> list[str]:
         """The flags that make another otter process use this same store and runtime."""
-        return ["--root", self.paths.root, "--runroot", self.paths.runroot, "--storage-driver", self.driver,
+        args = ["--root", self.paths.root, "--runroot", self.paths.runroot, "--storage-driver", self.driver,
                 "--runtime", self.runtime_name]
+        if self.mount_program:
+            args += ["--storage-opt", f"overlay.mount_program={self.mount_program}"]
+        return args
 
     @cached_property
     def content(self):
@@ -121,6 +163,9 @@ class Engine:
 
     def gc(self) -> None:
         self.images.gc(self.container_layers())
+        if os.path.isdir(self.paths.idmapped_layers(self.driver)):
+            from otter.engine.idmapping import collect
+            collect(self)
 
     def close(self) -> None:
         if "db" in self.__dict__:

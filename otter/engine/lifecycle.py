@@ -93,7 +93,11 @@ def mount_rootfs(eng: Engine, ctr: Container) -> str:
     if not is_mountpoint(target):
         rec = eng.images.get(ctr.config.image_id)
         chain = eng.layers.chain_keys(rec.top_layer if rec else None)
-        mount_all(eng.snapshotter.mounts(ctr.id, chain), target)
+        if ctr.config.uid_map:
+            from otter.engine.idmapping import rootfs_mounts
+            mount_all(rootfs_mounts(eng, ctr, chain), target)
+        else:
+            mount_all(eng.snapshotter.mounts(ctr.id, chain), target)
     return target
 
 
@@ -119,10 +123,16 @@ def _etc_files(eng: Engine, ctr: Container, bundle: str) -> list:
             if os.path.exists(f"/etc/{name}"):
                 mounts.append(MountSpec(f"/etc/{name}", "bind", f"/etc/{name}", ("bind", "rprivate", "ro")))
     else:
+        own = f"127.0.1.1\t{cfg.hostname} {cfg.name}\n"
+        if cfg.network == "slirp4netns":
+            from otter.network import slirp
+            own = slirp.hosts_entries(slirp.SlirpOptions.from_json(cfg.network_options), cfg.hostname, cfg.name)
+            _write(os.path.join(bundle, "resolv.conf"), slirp.resolv_conf())
+            mounts.append(MountSpec("/etc/resolv.conf", "bind", os.path.join(bundle, "resolv.conf"),
+                                    ("bind", "rprivate")))
         _write(os.path.join(bundle, "hosts"),
                "127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4\n"
-               "::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6\n"
-               f"127.0.1.1\t{cfg.hostname} {cfg.name}\n")
+               "::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6\n" + own)
         mounts.append(MountSpec("/etc/hosts", "bind", os.path.join(bundle, "hosts"), ("bind", "rprivate")))
     _write(os.path.join(bundle, "hostname"), cfg.hostname + "\n")
     mounts.append(MountSpec("/etc/hostname", "bind", os.path.join(bundle, "hostname"), ("bind", "rprivate")))
@@ -145,6 +155,10 @@ def _build_config(eng: Engine, ctr: Container, rootfs: str, bundle: str) -> dict
         parse_ulimit,
     )
     cfg = ctr.config
+    userns_mounts = []
+    if cfg.userns == "keep-id":
+        from otter.engine.idmapping import add_keep_id_user
+        userns_mounts = add_keep_id_user(cfg, rootfs, bundle)
     user = resolve_user(rootfs, cfg.user)
     env = list(cfg.env)
     keys = {e.split("=", 1)[0] for e in env}
@@ -167,7 +181,12 @@ def _build_config(eng: Engine, ctr: Container, rootfs: str, bundle: str) -> dict
             raise InvalidArgument("--init needs catatonit: install the catatonit package")
         mounts.append(MountSpec(INIT_PATH, "bind", init, ("bind", "ro")))
         args = [INIT_PATH, "--"] + args
-    mounts += _etc_files(eng, ctr, bundle)
+    mounts += _etc_files(eng, ctr, bundle) + userns_mounts
+    uid_maps = gid_maps = ()
+    if cfg.uid_map:
+        from otter.engine.idmapping import hand_over, maps
+        hand_over(cfg, rootfs, bundle, mounts, user)
+        uid_maps, gid_maps = maps(cfg)
     quota = int(cfg.cpus * 100000) if cfg.cpus else None
     spec = RuntimeSpecInput(
         rootfs=rootfs,
@@ -177,12 +196,13 @@ def _build_config(eng: Engine, ctr: Container, rootfs: str, bundle: str) -> dict
                             rlimits=clamp_rlimits(parse_ulimit(u) for u in cfg.ulimits)),
         hostname=cfg.hostname, cap_add=tuple(cfg.cap_add), cap_drop=tuple(cfg.cap_drop), privileged=cfg.privileged,
         read_only=cfg.read_only, seccomp=cfg.seccomp, network="host" if cfg.network == "host" else "private",
+        netns_path=eng.paths.netns(cfg.id) if cfg.network == "slirp4netns" else None,
         extra_mounts=tuple(mounts),
         resources=Resources(memory=cfg.memory, cpu_quota=quota, cpu_period=100000 if quota else None,
                             pids_limit=cfg.pids_limit, shm_size=cfg.shm_size),
         cgroups_path=None if eng.rootless else f"/otter-{cfg.id}",
         annotations={"io.container.manager": "otter", "org.opencontainers.image.stopSignal": str(cfg.stop_signal)},
-        rootless=eng.rootless)
+        rootless=eng.rootless, uid_mappings=uid_maps, gid_mappings=gid_maps)
     return build_config(spec)
 
 
@@ -207,17 +227,74 @@ def _prepare(eng: Engine, ctr: Container) -> str:
     return bundle
 
 
-def _started(ctr: Container, pid: int, monitor: int, supervisor: str) -> Container:
+def _started(ctr: Container, pid: int, monitor: int, supervisor: str, net=None) -> Container:
     ctr.check("start")
     return ctr.with_state(State.RUNNING, pid=pid, pid_start=_proc_start(pid) or 0 if pid else 0,
                           conmon_pid=monitor, started_at=time.time(), finished_at=0.0, exit_code=0, error="",
-                          mounted=True, supervisor=supervisor, stopped_by_user=False, oom_killed=False)
+                          mounted=True, supervisor=supervisor, stopped_by_user=False, oom_killed=False,
+                          slirp4netns_pid=net.pid if net else 0,
+                          slirp4netns_pid_start=_proc_start(net.pid) or 0 if net else 0)
 
 
-def _failed_start(eng: Engine, ctr: Container, err: OtterError) -> None:
+def _failed_start(eng: Engine, ctr: Container, err: OtterError, net=None) -> None:
     _delete_oci(eng, ctr.id)
     unmount_rootfs(eng, ctr.id)
-    states(eng).transition(ctr.id, lambda c: c.with_state(c.state, error=str(err), mounted=False))
+    _network_down(eng, ctr, net)
+    states(eng).transition(ctr.id, lambda c: c.with_state(c.state, error=str(err), mounted=False, slirp4netns_pid=0,
+                                                          slirp4netns_pid_start=0))
+
+
+# -- the container's own network (slirp4netns) ---------------------------------------------
+
+def _network_up(eng: Engine, ctr: Container):
+    """Before the runtime starts a slirp4netns container: its namespace, slirp4netns and port
+    forwards (`network.slirp.setup`). Returns the slirp4netns process, whose exit fd the
+    caller hands to the container's monitor and then closes (`_release`); None for the
+    other networks, which the runtime makes itself."""
+    if ctr.config.network != "slirp4netns":
+        return None
+    from otter.network import ports, slirp
+    net = slirp.setup(eng.paths, ctr.id, slirp.SlirpOptions.from_json(ctr.config.network_options),
+                      ports.from_config(ctr.config.ports))
+    log.timing("slirp4netns configured the network")
+    return net
+
+
+def _release(net) -> None:
+    """Close this process's copy of slirp4netns' exit fd (the monitor holds its own)."""
+    if net is not None:
+        os.close(net.exit_fd)
+
+
+def _network_down(eng: Engine, ctr: Container, net=None) -> None:
+    """Undo `_network_up`: end slirp4netns by pid (`net`, started by this process, or the one
+    the runtime state records), then remove the namespace and the API socket."""
+    if ctr.config.network != "slirp4netns":
+        return
+    pid, start = (net.pid, 0) if net else (ctr.runtime.slirp4netns_pid, ctr.runtime.slirp4netns_pid_start)
+    if _alive(pid, start):
+        # Waited for (its tap device takes ~20 ms to go): the published ports are free again
+        # when the command returns.
+        _end_process(pid, start)
+    from otter.network import slirp
+    slirp.teardown(eng.paths, ctr.id)
+
+
+def _end_process(pid: int, start: int) -> None:
+    """SIGKILL a helper otter started and wait until it is gone: reap it when it is this
+    process's child (a foreground run), else watch it exit (it is init's child then)."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    try:
+        os.waitpid(pid, 0)
+        return
+    except ChildProcessError:
+        pass
+    deadline = time.monotonic() + 5
+    while _alive(pid, start) and time.monotonic() < deadline:
+        time.sleep(0.002)
 
 
 # -- starting ----------------------------------------------------------------------------
@@ -236,9 +313,11 @@ def start_detached(eng: Engine, ctr: Container, before_start=None) -> Container:
         if ctr.is_active:
             return ctr
         ctr.check("start")
+        net = None
         try:
             bundle = _prepare(eng, ctr)
             log.timing("prepared the bundle")
+            net = _network_up(eng, ctr)
             os.makedirs(eng.paths.exits, mode=0o700, exist_ok=True)
             os.makedirs(eng.paths.runtime_state, mode=0o700, exist_ok=True)
             pid = conmon.spawn(conmon.ConmonRequest(
@@ -246,18 +325,21 @@ def start_detached(eng: Engine, ctr: Container, before_start=None) -> Container:
                 bundle=bundle, pid_file=os.path.join(bundle, "pidfile"),
                 conmon_pid_file=os.path.join(bundle, "conmon.pid"), exit_dir=eng.paths.exits,
                 log_path=eng.paths.container_log(ctr.id), runtime_log=os.path.join(bundle, "runtime.log"),
-                tty=ctr.config.tty, stdin=ctr.config.interactive, exit_command=exit_command(eng, ctr.id)))
+                tty=ctr.config.tty, stdin=ctr.config.interactive, exit_command=exit_command(eng, ctr.id),
+                keep_fds=(net.exit_fd,) if net else ()))
             log.timing("conmon reported the container pid")
             monitor = _read_int(os.path.join(bundle, "conmon.pid"))
-            ctr = states(eng).transition(ctr.id, lambda c: _started(c, pid, monitor, "conmon"))
+            ctr = states(eng).transition(ctr.id, lambda c: _started(c, pid, monitor, "conmon", net))
             if before_start is not None:
                 before_start(bundle)
             eng.runtime.start(ctr.id)
             container_event(eng, ctr, "init")
             container_event(eng, ctr, "start")
         except OtterError as e:
-            _failed_start(eng, ctr, e)
+            _failed_start(eng, ctr, e, net)
             raise
+        finally:
+            _release(net)
     return ctr
 
 
@@ -302,12 +384,15 @@ def run_foreground(eng: Engine, ctr: Container, interactive: bool) -> int:
     tty = ctr.config.tty
     with lock(eng, ctr.id):
         ctr.check("start")
+        net = None
         try:
             bundle = _prepare(eng, ctr)
             log.timing("prepared the bundle")
+            net = _network_up(eng, ctr)
             os.makedirs(eng.paths.runtime_state, mode=0o700, exist_ok=True)
         except OtterError as e:
-            _failed_start(eng, ctr, e)
+            _failed_start(eng, ctr, e, net)
+            _release(net)
             raise
         runtime_log = os.path.join(bundle, "runtime.log")
         proc = eng.runtime.run(ctr.id, bundle, os.path.join(bundle, "pidfile"), runtime_log,
@@ -315,10 +400,12 @@ def run_foreground(eng: Engine, ctr: Container, interactive: bool) -> int:
         log.timing("runtime started")
         # Recorded while runc is still setting the container up: the two overlap.
         try:
-            ctr = states(eng).transition(ctr.id, lambda c: _started(c, 0, os.getpid(), "otter"))
+            ctr = states(eng).transition(ctr.id, lambda c: _started(c, 0, os.getpid(), "otter", net))
         except OtterError:
             proc.kill()
             proc.wait()
+            _network_down(eng, ctr, net)
+            _release(net)
             raise
     for status in ("init", "start", "attach"):
         container_event(eng, ctr, status)
@@ -333,6 +420,9 @@ def run_foreground(eng: Engine, ctr: Container, interactive: bool) -> int:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+    # The container is gone: as its monitor, let go of slirp4netns' exit fd, so that it exits
+    # (tearing down its tap device takes milliseconds) while the cleanup below runs.
+    _release(net)
     error = _runtime_error(runtime_log) if code else None
     if error is None and held:
         _write_all(sys.stderr.fileno(), held)
@@ -445,12 +535,13 @@ def cleanup(eng: Engine, cid: str, exit_code: int | None = None, runtime_deleted
                 _remove_record(eng, ctr, volumes=True, runtime_deleted=True)
                 return None
             unmount_rootfs(eng, cid)
+            _network_down(eng, ctr)
             oom = os.path.exists(os.path.join(eng.paths.bundle(cid), "oom"))
             # Before the exit is recorded: whoever waits for it sees the events already written.
             container_event(eng, ctr, "cleanup")
             ctr = st.transition(cid, lambda c: c.with_state(
                 State.EXITED, exit_code=UNKNOWN_EXIT if code is None else code, finished_at=time.time(), pid=0,
-                pid_start=0, conmon_pid=0, mounted=False, oom_killed=oom))
+                pid_start=0, conmon_pid=0, mounted=False, oom_killed=oom, slirp4netns_pid=0, slirp4netns_pid_start=0))
         elif ctr.runtime.mounted:
             unmount_rootfs(eng, cid)
             ctr = st.transition(cid, lambda c: c.with_state(c.state, mounted=False))
@@ -613,10 +704,14 @@ def _remove_record(eng: Engine, ctr: Container, volumes: bool, runtime_deleted: 
     if not runtime_deleted:
         _delete_oci(eng, ctr.id)
     unmount_rootfs(eng, ctr.id)
+    _network_down(eng, ctr)
     # Before the record goes: whoever waits for the removal sees the event already written.
     container_event(eng, ctr, "remove")
     states(eng).remove(ctr.id)
     remove_storage(eng, ctr.id)
+    if ctr.config.uid_map:
+        from otter.engine.idmapping import collect
+        collect(eng)
     try:
         os.unlink(eng.paths.container_lock(ctr.id))
     except FileNotFoundError:

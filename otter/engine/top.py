@@ -39,6 +39,16 @@ def _duration(seconds: float) -> str:
     return f"{h}h{m}m{sec}s" if h else f"{m}m{sec}s" if m else f"{seconds:.6f}s"
 
 
+def _container_uid(uid_map: list[str]):
+    """Host uid -> the uid the container sees (the same without a user namespace of its own)."""
+    if not uid_map:
+        return lambda uid: uid
+    from otter.core.userns import from_strings
+    from otter.sys.idmap import to_container
+    maps = from_strings(uid_map)
+    return lambda uid: to_container(maps, uid) if to_container(maps, uid) is not None else uid
+
+
 def _container_pids(eng: Engine, ctr) -> list[int]:
     """The container's processes: from its cgroup through runc where there is one, else every
     process in the pid namespace of its init (rootless on cgroup v1 has no cgroups)."""
@@ -68,6 +78,7 @@ def container_top(eng: Engine, text: str) -> list[list[str]]:
         raise InvalidState(f"top can only be used on running containers: {ctr.name} is {ctr.state.value}: "
                            "container state improper")
     users = _passwd(eng.snapshotter.mountpoint(ctr.id))
+    container_uid = _container_uid(ctr.config.uid_map)
     with open("/proc/uptime") as f:
         uptime = float(f.read().split()[0])
     host_to_ctr: dict[int, int] = {}
@@ -88,7 +99,7 @@ def container_top(eng: Engine, text: str) -> list[list[str]]:
                 cmd = f.read().rstrip(b"\0").replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        uid = int(st["Uid"].split()[0])
+        uid = container_uid(int(st["Uid"].split()[0]))
         ppid = int(fields[1])
         cpu_ticks = int(fields[11]) + int(fields[12])
         elapsed = max(uptime - int(fields[19]) / CLK_TCK, 0.0)

@@ -17,6 +17,10 @@ Vocabulary:
                   (mechanics §1.10 variant B). The config is root's minus what that namespace
                   cannot do: cgroup v1 limits, a fresh sysfs without an own netns, `gid=5` on
                   /dev/pts when gid 5 is unmapped, and device cgroup rules.
+  user namespace  with `uid_mappings`, the container gets a `user` namespace of its own
+                  (`linux.uidMappings`/`gidMappings`, host ids being the engine's). As Podman
+                  4.3.1 writes it: no device cgroup rules, the host's /sys bound instead of a
+                  fresh sysfs when there is no own netns, `gid=5` only if gid 5 is mapped.
 
 Files such as /etc/hosts, /etc/resolv.conf and /run/.containerenv, volumes and tmpfs mounts
 are the caller's: it passes them in `extra_mounts`.
@@ -35,6 +39,8 @@ from otter.spec import seccomp
 
 if TYPE_CHECKING:
     from typing import Any
+
+    from otter.sys.idmap import IDMap
 
 OCI_VERSION = "1.0.2-dev"
 
@@ -150,6 +156,10 @@ class RuntimeSpecInput:
     cgroups_path: str | None = None  # cgroupfs path such as "/otter/<id>"
     annotations: dict[str, str] = field(default_factory=dict)
     rootless: bool = False
+    # A user namespace of the container's own when set: container ids to ids of the engine's
+    # namespace (`sys.idmap.IDMap`, never imported here: the hot path has no mappings).
+    uid_mappings: tuple[IDMap, ...] = ()
+    gid_mappings: tuple[IDMap, ...] = ()
 
 
 # -- capabilities ---------------------------------------------------------------------------
@@ -303,8 +313,9 @@ def build_config(inp: RuntimeSpecInput) -> dict[str, Any]:
     _validate(inp)
     caps = cap_set(inp.cap_add, inp.cap_drop, inp.privileged)
     own_netns = inp.network != "host"
-    # Without an own netns a userns-confined engine may not mount a fresh sysfs.
-    can_mount_sysfs = own_netns or not inp.rootless
+    # Without an own netns, a process in a user namespace (the rootless engine's, or the
+    # container's own) may not mount a fresh sysfs.
+    can_mount_sysfs = own_netns or not (inp.rootless or inp.uid_mappings)
 
     config: dict[str, Any] = {
         "ociVersion": OCI_VERSION,
@@ -318,6 +329,9 @@ def build_config(inp: RuntimeSpecInput) -> dict[str, Any]:
         config["annotations"] = dict(inp.annotations)
 
     linux: dict[str, Any] = {}
+    if inp.uid_mappings:
+        linux["uidMappings"] = [_id_mapping(m) for m in inp.uid_mappings]
+        linux["gidMappings"] = [_id_mapping(m) for m in inp.gid_mappings]
     if own_netns:
         # containers.conf default_sysctls: unprivileged ICMP sockets, so ping needs no NET_RAW.
         linux["sysctl"] = {"net.ipv4.ping_group_range": "0 0"}
@@ -396,7 +410,9 @@ def _mounts(inp: RuntimeSpecInput, can_mount_sysfs: bool) -> list[MountSpec]:
         cgroup = MountSpec("/sys/fs/cgroup", "bind", "/sys/fs/cgroup", bind_options)
 
     pts_options = ("nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620")
-    if not inp.rootless or _gid_mapped(5):
+    gid5_mapped = any(m.container_id <= 5 < m.container_id + m.size for m in inp.gid_mappings) \
+        if inp.gid_mappings else not inp.rootless or _gid_mapped(5)
+    if gid5_mapped:
         # gid 5 is "tty"; mounting devpts with an unmapped gid fails.
         pts_options += ("gid=5",)
 
@@ -445,7 +461,7 @@ def _mount_dict(mount: MountSpec) -> dict[str, Any]:
 def _resources(inp: RuntimeSpecInput) -> dict[str, Any]:
     res = inp.resources
     out: dict[str, Any] = {}
-    if not inp.privileged and not inp.rootless:
+    if not inp.privileged and not inp.rootless and not inp.uid_mappings:
         # Deny every device; runc then allows the default /dev nodes it creates itself.
         # Privileged containers and user namespaces get no device cgroup rules (Podman).
         out["devices"] = [{"allow": False, "access": "rwm"}]
@@ -474,7 +490,13 @@ def _namespaces(inp: RuntimeSpecInput) -> list[dict[str, str]]:
     if is_cgroup_v2():
         # containers.conf `cgroupns` defaults to private on v2 and to host on v1.
         namespaces.append({"type": "cgroup"})
+    if inp.uid_mappings:
+        namespaces.append({"type": "user"})
     return namespaces
+
+
+def _id_mapping(m: IDMap) -> dict[str, int]:
+    return {"containerID": m.container_id, "hostID": m.host_id, "size": m.size}
 
 
 def _seccomp(setting: str, caps: list[str]) -> dict[str, Any]:

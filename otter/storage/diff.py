@@ -5,6 +5,11 @@ Vocabulary:
                container wrote, with deletions as whiteouts (a 0:0 character device) and
                directories whose lower contents are hidden marked *opaque*
                (`<prefix>overlay.opaque=y`; `trusted.` as root, `user.` rootless).
+               fuse-overlayfs writes the same, and also its own forms (`drivers.fuse_overlayfs`):
+               a deletion as a `.wh.NAME` file, opacity as `user.fuseoverlayfs.opaque=y`
+               and the markers `.wh..wh..opq` (a file) and `.wh..opq` (a 0:0 device) in the
+               directory. All forms are read from every upper dir: names starting with `.wh.`
+               are reserved, as in a layer tar.
   lowers       the layer directories below an upper dir, topmost first, as overlay stacks
                them. Together they form the *lower view*: what the snapshot looked like
                before anything was written.
@@ -52,7 +57,9 @@ DELETED = "D"
 
 BLOCK = 512
 COPY_CHUNK = 1 << 20
-OVERLAY_XATTRS = ("trusted.overlay.", "user.overlay.")
+OVERLAY_XATTRS = ("trusted.overlay.", "user.overlay.", "user.fuseoverlayfs.")
+FUSE_OPAQUE_XATTR = "user.fuseoverlayfs.opaque"
+FUSE_OPAQUE_DEVICE = ".wh..opq"   # fuse-overlayfs's 0:0 device beside `.wh..wh..opq` in an opaque dir
 CAPABILITY_XATTR = "security.capability"
 
 Change = tuple[str, str]   # (kind, "/path")
@@ -249,10 +256,23 @@ def is_whiteout(st: os.stat_result) -> bool:
 
 
 def _is_opaque(path: str, xattr_prefix: str) -> bool:
-    try:
-        return os.getxattr(path, xattr_prefix + "overlay.opaque", follow_symlinks=False) == b"y"
-    except OSError:
-        return False
+    for name in (xattr_prefix + "overlay.opaque", FUSE_OPAQUE_XATTR):
+        try:
+            if os.getxattr(path, name, follow_symlinks=False) == b"y":
+                return True
+        except OSError:
+            pass
+    return os.path.lexists(os.path.join(path, OPAQUE_MARKER))
+
+
+def _upper_name(base: str, st: os.stat_result) -> tuple[str | None, bool]:
+    """What the upper-dir entry `base` stands for: (the name it changes, whether it deletes
+    that name); (None, False) for a mark of its directory's opacity, which is no entry."""
+    if base in (OPAQUE_MARKER, FUSE_OPAQUE_DEVICE):
+        return None, False
+    if base.startswith(WHITEOUT_PREFIX) and not stat.S_ISDIR(st.st_mode):
+        return base[len(WHITEOUT_PREFIX):], True
+    return base, is_whiteout(st)
 
 
 @record
@@ -302,10 +322,7 @@ class _UpperEntry:
     lower: os.stat_result | None    # what the lower view shows at `path`
     view: _LowerDir                 # the lower view below `path`, when that is a directory
     opaque: bool
-
-    @property
-    def whiteout(self) -> bool:
-        return is_whiteout(self.st)
+    whiteout: bool                  # deletes `path` (`st` is the whiteout's own)
 
     @property
     def over_directory(self) -> bool:
@@ -317,12 +334,29 @@ def _upper_entries(upper: str, lowers: Sequence[str], xattr_prefix: str) -> Iter
     """Every entry of the upper dir, each directory before what it holds, names sorted."""
     views = {"": _LowerDir(tuple(lowers), xattr_prefix)}   # directory entry name -> its lower view
     for name, host, st in walk_tree(upper, ""):
-        parent, base = posixpath.split(name)
+        parent, entry = posixpath.split(name)
+        base, whiteout = _upper_name(entry, st)
+        if base is None:
+            continue
         lower, view = views[parent].child(base)
         is_dir = stat.S_ISDIR(st.st_mode)
         if is_dir:
             views[name] = view
-        yield _UpperEntry("/" + name, host, st, lower, view, is_dir and _is_opaque(host, xattr_prefix))
+        yield _UpperEntry("/" + posixpath.join(parent, base), host, st, lower, view,
+                          is_dir and _is_opaque(host, xattr_prefix), whiteout)
+
+
+def _upper_names(directory: str) -> set[str]:
+    """The names an upper directory has entries for, deletions included."""
+    names = set()
+    for entry in _listdir(directory):
+        try:
+            base = _upper_name(entry, os.lstat(os.path.join(directory, entry)))[0]
+        except FileNotFoundError:
+            continue
+        if base is not None:
+            names.add(base)
+    return names
 
 
 def _same_directory(old: os.stat_result, new: os.stat_result) -> bool:
@@ -345,7 +379,7 @@ def _upper_changes(upper: str, lowers: Sequence[str], xattr_prefix: str) -> Iter
             yield CHANGED, e.path
         if e.opaque and e.over_directory:
             # Deleted and made again: what the lower directory held and this one lacks is gone.
-            present = set(_listdir(e.host))
+            present = _upper_names(e.host)
             for name in e.view.names():
                 if name not in present:
                     yield DELETED, f"{e.path}/{name}"

@@ -65,14 +65,28 @@ class LayerStore:
         self._check_driver()
 
     def _check_driver(self) -> None:
+        """Record the snapshotter's settings in a new store; refuse other settings in an
+        existing one (a setting a store has no row for was never set: "")."""
         conn = self.db.connection()
-        row = conn.execute("SELECT value FROM store_meta WHERE key='driver'").fetchone()
-        if row is None:
-            conn.execute("INSERT OR IGNORE INTO store_meta(key, value) VALUES ('driver', ?)", (self.snapshotter.name,))
-        elif row["value"] != self.snapshotter.name:
+        wanted = self.snapshotter.settings()
+        recorded = {r["key"]: r["value"] for r in conn.execute("SELECT key, value FROM store_meta")}
+        if "driver" not in recorded:
+            # One statement, so atomic without a transaction (the caller may be in one).
+            conn.execute("INSERT OR IGNORE INTO store_meta(key, value) VALUES "
+                         + ",".join("(?, ?)" for _ in wanted), [v for item in wanted.items() for v in item])
+            return
+        if recorded["driver"] != self.snapshotter.name:
             raise InvalidArgument(
                 f"storage driver {self.snapshotter.name!r} requested, but this store was created with "
-                f"{row['value']!r}: use --storage-driver {row['value']} or another --root")
+                f"{recorded['driver']!r}: use --storage-driver {recorded['driver']} or another --root")
+        was, now = recorded.get("mount_program", ""), wanted.get("mount_program", "")
+        if was != now:
+            requested = f"storage option overlay.mount_program={now}" if now else "the kernel overlay"
+            if was:
+                raise InvalidArgument(f"{requested} requested, but this store was created with overlay.mount_program="
+                                      f"{was}: use --storage-opt overlay.mount_program={was} or another --root")
+            raise InvalidArgument(f"{requested} requested, but this store was created for the kernel overlay: "
+                                  "leave out overlay.mount_program or use another --root")
 
     def get(self, layer_id: str) -> Layer | None:
         row = self.db.connection().execute("SELECT * FROM layers WHERE id=?", (layer_id,)).fetchone()

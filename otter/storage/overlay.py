@@ -8,6 +8,11 @@ Layout under `layers/overlay/`:
 
 As root the opaque xattr is `trusted.overlay.opaque`. Rootless (inside a user namespace,
 kernel >= 5.11) it is `user.overlay.opaque` and the mount needs the `userxattr` option.
+
+With a mount program (`overlay.mount_program`, fuse-overlayfs) the same layers and snapshot
+directories are mounted by that program (a `fuse.fuse-overlayfs` Mount) instead of the
+kernel; it reads both opaque xattrs, and writes deletions into the upper dir in its own
+forms (`drivers.fuse_overlayfs`), which `storage.diff` reads.
 """
 
 from __future__ import annotations
@@ -20,6 +25,13 @@ from otter.storage.snapshot import Mount, Snapshotter
 
 class OverlaySnapshotter(Snapshotter):
     name = "overlay"
+
+    def __init__(self, paths: StorePaths, rootless: bool = False, mount_program: str = ""):
+        super().__init__(paths, rootless)
+        self.mount_program = mount_program
+
+    def settings(self) -> dict[str, str]:
+        return {**super().settings(), "mount_program": self.mount_program}
 
     @property
     def apply_options(self):
@@ -73,6 +85,8 @@ class OverlaySnapshotter(Snapshotter):
             "upperdir=" + os.path.join(base, "diff"),
             "workdir=" + os.path.join(base, "work"),
         ]
+        if self.mount_program:
+            return [Mount("fuse.fuse-overlayfs", "fuse-overlayfs", tuple(options), helper=self.mount_program)]
         if self.rootless:
             options.append("userxattr")
         return [Mount("overlay", "overlay", tuple(options))]

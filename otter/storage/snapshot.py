@@ -12,8 +12,9 @@ Vocabulary (after containerd's Snapshotter):
              caller (the container runtime, a conformance test) performs them.
 
 Two snapshotters exist: `overlay` (kernel overlayfs; each layer holds only its own changes,
-whiteouts in overlay form; rootless uses the `userxattr` variant) and `vfs` (every layer is a
-full copy of its parent with changes applied; works everywhere, costs disk and time).
+whiteouts in overlay form; rootless uses the `userxattr` variant; or the same layers mounted
+by a *mount program*, fuse-overlayfs, where the kernel's cannot be used) and `vfs` (every
+layer is a full copy of its parent with changes applied; works everywhere, costs disk and time).
 """
 
 from __future__ import annotations
@@ -31,11 +32,15 @@ if TYPE_CHECKING:
 
 @record
 class Mount:
-    """A mount description: what to pass to mount(2) (or to a runtime's `mounts`)."""
+    """A mount description: what to pass to mount(2) (or to a runtime's `mounts`).
+
+    A FUSE filesystem (type `fuse.NAME`) is not mounted by mount(2) but by its `helper`, the
+    program that then serves it (`drivers.fuse_overlayfs`); `source` is its name."""
 
     type: str
     source: str
     options: tuple[str, ...] = ()
+    helper: str = ""
 
     def data(self) -> str:
         """The fs-specific option string (flags such as `bind`/`ro` excluded)."""
@@ -103,11 +108,22 @@ class Snapshotter(abc.ABC):
     def remove(self, key: str) -> None:
         remove_tree(self.paths.snapshot(self.name, key))
 
+    def settings(self) -> dict[str, str]:
+        """What a store records about its snapshotter when it is created, and must find
+        again whenever it is opened (`storage.layers.LayerStore`): the driver, and the
+        options that change what is written to disk."""
+        return {"driver": self.name}
 
-def snapshotter(name: str, paths: StorePaths, rootless: bool = False) -> Snapshotter:
+
+def snapshotter(name: str, paths: StorePaths, rootless: bool = False, mount_program: str = "") -> Snapshotter:
+    """The snapshotter `name` ("overlay" or "vfs"); overlay mounts through `mount_program`
+    (an absolute path, e.g. fuse-overlayfs) instead of the kernel when one is given."""
     if name == "overlay":
         from otter.storage.overlay import OverlaySnapshotter
-        return OverlaySnapshotter(paths, rootless)
+        return OverlaySnapshotter(paths, rootless, mount_program)
+    if mount_program:
+        from otter.errors import InvalidArgument
+        raise InvalidArgument(f"storage driver {name!r} does not support overlay.mount_program")
     if name == "vfs":
         from otter.storage.vfs import VfsSnapshotter
         return VfsSnapshotter(paths, rootless)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Callable
 
 from otter.storage.snapshot import Mount, Snapshotter
 
@@ -28,13 +29,14 @@ def copy_file(src: str, dst: str, size: int) -> None:
             offset += sent
 
 
-def copy_tree(src: str, dst: str) -> None:
-    """Copy a tree preserving type, mode, ownership, times, xattrs and hard links."""
+def copy_tree(src: str, dst: str, owner: Callable[[int, int], tuple[int, int]] | None = None) -> None:
+    """Copy a tree preserving type, mode, ownership, times, xattrs and hard links; `owner`,
+    when given, turns each (uid, gid) into the one the copy gets (`storage.idmap`)."""
     inodes: dict[tuple[int, int], str] = {}
 
     def meta(s: str, d: str, st: os.stat_result) -> None:
         try:
-            os.lchown(d, st.st_uid, st.st_gid)
+            os.lchown(d, *(owner(st.st_uid, st.st_gid) if owner else (st.st_uid, st.st_gid)))
         except OSError as e:
             if e.errno not in (errno.EPERM, errno.EINVAL):
                 raise

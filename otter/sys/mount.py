@@ -31,6 +31,21 @@ def umount(target: str, flags: int = 0) -> None:
         raise OSError(err, f"umount {target}: {os.strerror(err)}")
 
 
+def mount_type(path: str) -> str | None:
+    """The filesystem type of the topmost mount on `path` (None: nothing is mounted there)."""
+    target = os.path.realpath(path)
+    found = None
+    try:
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                fields = line.split()
+                if fields[4] == target:
+                    found = fields[fields.index("-") + 1]
+    except OSError:
+        return None
+    return found
+
+
 def is_mountpoint(path: str) -> bool:
     try:
         with open("/proc/self/mountinfo") as f:

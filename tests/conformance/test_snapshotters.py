@@ -1,5 +1,6 @@
 """One suite, every snapshotter: layers applied through LayerStore, snapshots prepared and
-mounted from the returned mount descriptions, merged views checked."""
+mounted from the returned mount descriptions, merged views checked. "fuse-overlayfs" is the
+overlay snapshotter with fuse-overlayfs as its mount program."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import os
 import pytest
 
 from otter.db import Database
+from otter.drivers import fuse_overlayfs
 from otter.errors import CorruptContent, UnsafeContent
 from otter.paths import StorePaths
 from otter.storage.layers import LayerStore, chain_id, layer_key
 from otter.storage.mounter import mount_all, unmount
 from otter.storage.snapshot import snapshotter
+from otter.sys.mount import mount_type
 from tests.tarbuild import directory, file, make_tar
 
 pytestmark = pytest.mark.skipif(os.getuid() != 0, reason="mounting needs root (rootless runs in its own pass)")
@@ -23,11 +26,17 @@ L1 = make_tar(directory("a"), file("a/file1", b"1"), file("a/file2", b"2"), dire
 L2 = make_tar(file("a/.wh.file1"), directory("d"), file("d/.wh..wh..opq"), file("d/z", b"z"), file("new", b"n"))
 
 
-@pytest.fixture(params=["overlay", "vfs"])
+@pytest.fixture(params=["overlay", "vfs", "fuse-overlayfs"])
 def store(request, tmp_path):
     paths = StorePaths(str(tmp_path / "root"), str(tmp_path / "run"))
+    if request.param == "fuse-overlayfs":
+        if fuse_overlayfs.find() is None:
+            pytest.skip("fuse-overlayfs is not installed")
+        snap = snapshotter("overlay", paths, mount_program=fuse_overlayfs.find())
+    else:
+        snap = snapshotter(request.param, paths)
     db = Database(paths.database, paths.database_lock)
-    yield LayerStore(db, snapshotter(request.param, paths))
+    yield LayerStore(db, snap)
     db.close()
 
 
@@ -52,7 +61,8 @@ def mounted(store):
         return target
     yield mount
     for target in active:
-        unmount(target)
+        if mount_type(target):
+            unmount(target)
 
 
 def test_chain_ids_and_sharing(store):
@@ -112,3 +122,30 @@ def test_remove_layer(store):
     store.remove(l1.id)
     assert store.get(l1.id) is None
     assert not store.snapshotter.has_layer(layer_key(l1.id))
+
+
+def test_deletions_survive_a_remount(store, mounted):
+    l1, _ = store.apply(None, io.BytesIO(L1))
+    root = mounted("c3", l1.id)
+    os.unlink(os.path.join(root, "keep"))
+    for name in os.listdir(os.path.join(root, "a")):
+        os.unlink(os.path.join(root, "a", name))
+    os.rmdir(os.path.join(root, "a"))
+    os.mkdir(os.path.join(root, "a"))
+    open(os.path.join(root, "a/n"), "w").close()
+    os.unlink(os.path.join(root, "d/x"))
+    unmount(root)
+    assert mount_type(root) is None
+    mount_all(store.snapshotter.mounts("c3", store.chain_keys(l1.id)), root)
+    assert tree(root) == ["a/n", "d/y"]
+
+
+def test_unmount_leaves_no_mount_and_no_process(store, mounted):
+    l1, _ = store.apply(None, io.BytesIO(L1))
+    root = mounted("c4", l1.id)
+    assert mount_type(root) is not None
+    fuse = bool(store.snapshotter.settings().get("mount_program"))
+    assert bool(fuse_overlayfs.daemons(root)) == fuse
+    unmount(root)
+    assert mount_type(root) is None
+    assert fuse_overlayfs.daemons(root) == []

@@ -229,6 +229,14 @@ def test_inspect_shape(clean):
     assert len(doc["Image"]) == 64
 
 
+def test_inspect_lists_bind_mounts_and_volumes(clean, tmp_path):
+    clean.run("create", "--name", "m", "-v", f"{tmp_path}:/data:ro", "-v", "vol:/v", "busybox", "true")
+    doc = json.loads(clean.run("inspect", "m").out)[0]
+    binds = doc["HostConfig"]["Binds"]
+    assert [b.split(":")[:2] for b in binds] == [[str(tmp_path), "/data"], ["vol", "/v"]]
+    assert [m["Destination"] for m in doc["Mounts"]] == ["/data", "/v"]
+
+
 def test_rename_exists_prune(clean):
     clean.run("create", "--name", "old", "busybox", "true")
     clean.run("rename", "old", "new")

@@ -303,3 +303,43 @@ def test_tar_stream_rewrites_members_read_from_another_tar(tmp_path):
     m = members(out.getvalue())["prefix/" + long_name]
     assert (m.uid, m.gid, m.size) == (5, 6, 4)
     assert m.pax_headers["SCHILY.xattr.user.k"] == "v"
+
+
+# -- what fuse-overlayfs writes into an upper dir (drivers/fuse_overlayfs.py) ------------------------
+
+def fuse_example(upper, whiteout_files: bool) -> None:
+    """The mechanics example's upper dir as fuse-overlayfs 1.10 writes it: the opaque `a` also
+    carries its xattr (`trusted.overlay.opaque` as root, `user.fuseoverlayfs.opaque` in a
+    user namespace), a `.wh..wh..opq` file and a 0:0 `.wh..opq`; with `whiteout_files` the
+    deletion of `keep` is a `.wh.keep` file (where mknod is refused) instead of a device."""
+    if whiteout_files:
+        os.unlink(upper / "keep")
+        write(upper / ".wh.keep", b"", 0o600)
+    os.removexattr(upper / "a", PREFIX + "overlay.opaque")
+    os.setxattr(upper / "a", "trusted.overlay.opaque" if ROOT else "user.fuseoverlayfs.opaque", b"y")
+    write(upper / "a/.wh..wh..opq", b"", 0o700)
+    whiteout(upper / "a/.wh..opq")
+
+
+@pytest.mark.parametrize("whiteout_files", [False, True])
+def test_fuse_overlayfs_upper_dir(example, whiteout_files):
+    upper, lowers = example
+    fuse_example(upper, whiteout_files)
+    assert diff.changes(str(upper), [str(d) for d in lowers], PREFIX) == [
+        *([("D", "/keep")] if whiteout_files else []),
+        ("C", "/a"), ("D", "/a/file2"), ("D", "/a/owned1000"), ("A", "/a/n"),
+        ("C", "/d"), ("C", "/d/z"), *([] if whiteout_files else [("D", "/keep")]), ("A", "/new2")]
+    entries = members(layer_tar(upper, lowers))
+    assert set(entries) == {"a/", "a/.wh..wh..opq", "d/", ".wh.keep", "new2", "a/n", "d/z"}
+    for m in entries.values():
+        assert not any("overlay" in key for key in m.pax_headers), m.name
+
+
+def test_fuse_overlayfs_whiteout_file_in_opaque_directory_is_one_deletion(tmp_path):
+    lower, upper = tmp_path / "lower", tmp_path / "upper"
+    write(lower / "d/x")
+    write(lower / "d/y")
+    opaque_dir(upper / "d")
+    write(upper / "d/.wh.x", b"", 0o600)
+    write(upper / "d/y", b"again")
+    assert diff.changes(str(upper), [str(lower)], PREFIX) == [("C", "/d"), ("D", "/d/x"), ("C", "/d/y")]

@@ -1,0 +1,1 @@
+"""Container networking: published ports and the per-container network namespace setups."""
