@@ -67,6 +67,7 @@ class _Snapshot:
     below: tuple[str, ...]    # the layer directories underneath, topmost first
     xattr_prefix: str
     exclude: frozenset[str]
+    ids: diff.IdTranslation | None = None   # a container's own user namespace (`_archive_ids`)
 
     def changes(self) -> list[diff.Change]:
         if self.driver == "vfs":
@@ -77,9 +78,9 @@ class _Snapshot:
         """The layer tar of the changes. `found` is what `changes` returned: a vfs tar holds
         exactly those entries; an overlay tar is the upper dir itself, walked again."""
         if self.driver == "vfs":
-            diff.write_changes_tar(self.top, found, out)
+            diff.write_changes_tar(self.top, found, out, self.ids)
         else:
-            diff.write_layer_tar(self.top, self.below, out, self.xattr_prefix, self.exclude)
+            diff.write_layer_tar(self.top, self.below, out, self.xattr_prefix, self.exclude, self.ids)
 
 
 def _layer_content(eng: Engine, key: str) -> str:
@@ -87,14 +88,24 @@ def _layer_content(eng: Engine, key: str) -> str:
     return snap.content_dir(snap.layer_dir(key))
 
 
-def _snapshot(eng: Engine, top: str, below_keys: list[str], exclude: frozenset[str]) -> _Snapshot:
+def _snapshot(eng: Engine, top: str, below_keys: list[str], exclude: frozenset[str],
+              ids: diff.IdTranslation | None = None) -> _Snapshot:
     below = tuple(_layer_content(eng, key) for key in below_keys)
-    return _Snapshot(eng.snapshotter.name, top, below, eng.snapshotter.apply_options.xattr_prefix, exclude)
+    return _Snapshot(eng.snapshotter.name, top, below, eng.snapshotter.apply_options.xattr_prefix, exclude, ids)
+
+
+def _archive_ids(ctr: Container) -> diff.IdTranslation | None:
+    """How archives record the ownership of the container's files: as on disk, unless the
+    container has its own user namespace, whose ids they then record (as Podman does)."""
+    if not ctr.config.uid_map:
+        return None
+    from otter.engine.idmapping import archive_ids
+    return archive_ids(ctr.config)
 
 
 def _container_snapshot(eng: Engine, ctr: Container, image: ImageRecord | None) -> _Snapshot:
     keys = eng.layers.chain_keys(image.top_layer if image else None)
-    return _snapshot(eng, eng.snapshotter.upper_dir(ctr.id), keys, INIT_PATHS)
+    return _snapshot(eng, eng.snapshotter.upper_dir(ctr.id), keys, INIT_PATHS, _archive_ids(ctr))
 
 
 def container_diff(eng: Engine, name: str) -> list[diff.Change]:
@@ -192,7 +203,7 @@ def container_export(eng: Engine, name: str, out: int) -> None:
     """Write a tar of the container's whole root filesystem to descriptor `out`."""
     ctr = lookup(eng, name)
     with _mounted(eng, ctr) as rootfs:
-        diff.write_tree_tar(rootfs, "", out)
+        diff.write_tree_tar(rootfs, "", out, _archive_ids(ctr))
 
 
 # -- cp ----------------------------------------------------------------------------------------
@@ -369,7 +380,7 @@ def container_cp(eng: Engine, src: str, dst: str, opts: CopyOptions = CopyOption
     with _paused(eng, ctr), _mounted(eng, ctr) as rootfs:
         inside = _Side(rootfs, ctr.config.workdir or "/", f"container {name}")
         if copy_out:
-            _copy_out(inside, src_path, host, dst_path, opts)
+            _copy_out(inside, src_path, host, dst_path, ctr, opts)
         else:
             _copy_in(host, src_path, inside, dst_path, ctr, opts)
 
@@ -383,10 +394,10 @@ def _copy_tree(src: _Side, src_path: str, dst: _Side, dst_path: str, overwrite: 
     _through_pipe(producer, lambda reader: place.extract(reader, chown))
 
 
-def _copy_out(inside: _Side, src_path: str, host: _Side, dst_path: str, opts: CopyOptions) -> None:
+def _copy_out(inside: _Side, src_path: str, host: _Side, dst_path: str, ctr: Container, opts: CopyOptions) -> None:
     if dst_path == "-":
         source, _, name = _source(inside, src_path)
-        diff.write_tree_tar(source, name or "", opts.stdout)
+        diff.write_tree_tar(source, name or "", opts.stdout, _archive_ids(ctr))
         return
     # Files copied out belong to whoever copies them, as with Podman; modes are kept.
     _copy_tree(inside, src_path, host, dst_path, opts.overwrite, chown=False, owner=None)
@@ -398,6 +409,9 @@ def _copy_in(host: _Side, src_path: str, inside: _Side, dst_path: str, ctr: Cont
         from otter.core.users import resolve_user
         user = resolve_user(inside.root, ctr.config.user)
         owner = (user.uid, user.gid)
+        if ctr.config.uid_map:
+            from otter.engine.idmapping import host_owner
+            owner = host_owner(ctr.config, *owner)
     if src_path != "-":
         _copy_tree(host, src_path, inside, dst_path, opts.overwrite, chown=True, owner=owner)
         return

@@ -34,6 +34,30 @@ def maps(cfg: ContainerConfig) -> tuple[tuple[IDMap, ...], tuple[IDMap, ...]]:
     return from_strings(cfg.uid_map), from_strings(cfg.gid_map)
 
 
+# The kernel's overflow id: what an id outside the mapping is seen as inside the container.
+OVERFLOW_ID = 65534
+
+
+def archive_ids(cfg: ContainerConfig):
+    """For archives of the container's files (`commit`, `export`, `diff`, `cp` to a tar): on-disk
+    (uid, gid) -> the ids the container sees, as `storage.diff.TarStream` takes them."""
+    uids, gids = maps(cfg)
+
+    def translate(uid: int, gid: int) -> tuple[int, int]:
+        inside_uid, inside_gid = to_container(uids, uid), to_container(gids, gid)
+        return (OVERFLOW_ID if inside_uid is None else inside_uid, OVERFLOW_ID if inside_gid is None else inside_gid)
+    return translate
+
+
+def host_owner(cfg: ContainerConfig, uid: int, gid: int) -> tuple[int, int]:
+    """The on-disk ids of a file the container sees as owned by uid:gid (`cp` into it)."""
+    uids, gids = maps(cfg)
+    host_uid, host_gid = to_host(uids, uid), to_host(gids, gid)
+    if host_uid is None or host_gid is None:
+        raise InvalidArgument(f"{uid}:{gid} is not mapped in the container's user namespace")
+    return host_uid, host_gid
+
+
 def rootfs_mounts(eng: Engine, ctr: Container, chain: list[str]) -> "list[Mount]":
     """The mounts of the container's root filesystem, its layers seen through its mapping."""
     uids, gids = maps(ctr.config)

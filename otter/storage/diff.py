@@ -63,6 +63,8 @@ FUSE_OPAQUE_DEVICE = ".wh..opq"   # fuse-overlayfs's 0:0 device beside `.wh..wh.
 CAPABILITY_XATTR = "security.capability"
 
 Change = tuple[str, str]   # (kind, "/path")
+# (uid, gid) on disk -> (uid, gid) an archive records (`TarStream`'s `ids`).
+IdTranslation = Callable[[int, int], tuple[int, int]]
 
 
 # -- writing tars ---------------------------------------------------------------------------
@@ -72,12 +74,15 @@ class TarStream:
     buffered whole. File data goes kernel-side (sendfile) when the output is a descriptor.
 
     `owner`, when given, is the uid/gid every entry is written with (`cp --archive`).
+    `ids`, when given, turns the uid and gid a file has on disk into the ones its entry
+    records: for a container with its own user namespace, the ids the container sees.
     """
 
-    def __init__(self, out: int | BinaryIO, owner: tuple[int, int] | None = None):
+    def __init__(self, out: int | BinaryIO, owner: tuple[int, int] | None = None, ids: IdTranslation | None = None):
         self._fd = out if isinstance(out, int) else None
         self._file = None if isinstance(out, int) else out
         self._owner = owner
+        self._ids = ids
         self._first_link: dict[tuple[int, int], str] = {}   # (dev, ino) -> name it was first written as
 
     def _write(self, data: bytes) -> None:
@@ -150,7 +155,7 @@ class TarStream:
         mode = st.st_mode
         info = tarfile.TarInfo(name)
         info.mode = stat.S_IMODE(mode)
-        info.uid, info.gid = st.st_uid, st.st_gid
+        info.uid, info.gid = self._ownership(st)
         info.mtime = int(st.st_mtime)   # whole seconds, as Docker and Podman write layers
         if stat.S_ISREG(mode) and st.st_nlink > 1:
             first = self._first_link.setdefault((st.st_dev, st.st_ino), name)
@@ -176,22 +181,24 @@ class TarStream:
     def add_whiteout(self, path: str, st: os.stat_result) -> None:
         """Record that `path` is deleted: an empty `.wh.NAME` beside it, owned and dated as `st`."""
         parent, base = posixpath.split(path)
-        self.add(_marker(posixpath.join(parent, WHITEOUT_PREFIX + base), st, 0o600))
+        self.add(self._marker(posixpath.join(parent, WHITEOUT_PREFIX + base), st, 0o600))
 
     def add_opaque(self, directory: str, st: os.stat_result) -> None:
         """Record that `directory` hides what lower layers have in it (`st`: the directory's)."""
-        self.add(_marker(posixpath.join(directory, OPAQUE_MARKER), st, stat.S_IMODE(st.st_mode)))
+        self.add(self._marker(posixpath.join(directory, OPAQUE_MARKER), st, stat.S_IMODE(st.st_mode)))
 
     def close(self) -> None:
         self._write(bytes(2 * BLOCK))
 
+    def _ownership(self, st: os.stat_result) -> tuple[int, int]:
+        return self._ids(st.st_uid, st.st_gid) if self._ids is not None else (st.st_uid, st.st_gid)
 
-def _marker(name: str, st: os.stat_result, mode: int) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.mode = mode
-    info.uid, info.gid = st.st_uid, st.st_gid
-    info.mtime = int(st.st_mtime)
-    return info
+    def _marker(self, name: str, st: os.stat_result, mode: int) -> tarfile.TarInfo:
+        info = tarfile.TarInfo(name)
+        info.mode = mode
+        info.uid, info.gid = self._ownership(st)
+        info.mtime = int(st.st_mtime)
+        return info
 
 
 def _xattr_records(host: str) -> dict[str, str]:
@@ -234,9 +241,9 @@ def walk_tree(host: str, name: str) -> Iterator[tuple[str, str, os.stat_result]]
                       for child in _listdir(path, reverse=True)]
 
 
-def write_tree_tar(host: str, name: str, out: int | BinaryIO) -> None:
+def write_tree_tar(host: str, name: str, out: int | BinaryIO, ids: IdTranslation | None = None) -> None:
     """A tar of the whole tree at `host` (named as in `walk_tree`): `export`, `cp` to stdout."""
-    tar = TarStream(out)
+    tar = TarStream(out, ids=ids)
     for entry, path, st in walk_tree(host, name):
         tar.add_path(entry, path, st)
     tar.close()
@@ -391,10 +398,10 @@ def changes(upper: str, lowers: Sequence[str], xattr_prefix: str, exclude: Colle
 
 
 def write_layer_tar(upper: str, lowers: Sequence[str], out: int | BinaryIO, xattr_prefix: str,
-                    exclude: Collection[str] = ()) -> None:
+                    exclude: Collection[str] = (), ids: IdTranslation | None = None) -> None:
     """Stream the layer tar of an overlay upper dir: whiteouts become `.wh.` entries, opaque
     directories that exist below get `.wh..wh..opq`, overlay xattrs are dropped."""
-    tar = TarStream(out)
+    tar = TarStream(out, ids=ids)
     for e in _upper_entries(upper, lowers, xattr_prefix):
         if e.path in exclude:
             continue
@@ -478,10 +485,11 @@ def changes_by_compare(new_root: str, old_root: str | None, exclude: Collection[
     return _report(_compared(new_root, old_root), exclude)
 
 
-def write_changes_tar(new_root: str, found: Iterable[Change], out: int | BinaryIO) -> None:
+def write_changes_tar(new_root: str, found: Iterable[Change], out: int | BinaryIO,
+                      ids: IdTranslation | None = None) -> None:
     """Stream the layer tar of changes found by `changes_by_compare`: added and changed
     entries from `new_root`, a whiteout for each deletion (dated as its parent directory)."""
-    tar = TarStream(out)
+    tar = TarStream(out, ids=ids)
     for kind, path in found:
         name = path[1:]
         if kind == DELETED:

@@ -7,8 +7,10 @@ namespace (0 is the user, 1.. the subordinate ids), as Podman documents.
 from __future__ import annotations
 
 import json
+import io
 import os
 import pwd
+import tarfile
 
 import pytest
 
@@ -224,3 +226,28 @@ def test_host_userns_is_the_default(box):
     # No namespace of the container's own: the maps of otter's own namespace.
     maps = {box.run("logs", cid).out for cid in box.run("ps", "-a", "-q", "--no-trunc").out.split()}
     assert len(maps) == 1 and maps.pop().split()[:2] == (["0", str(os.getuid())] if ROOTLESS else ["0", "0"])
+
+
+# -- archives record the container's own ids ---------------------------------------------------
+
+def tar_owners(data: bytes) -> dict[str, tuple[int, int]]:
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        return {m.name: (m.uid, m.gid) for m in tar}
+
+
+def test_archives_of_a_mapped_container_hold_its_own_ids(box, tmp_path):
+    """commit, export and `cp CTR:PATH -` write the ids the container sees, not the shifted
+    ones on disk; `cp` into it with --archive gives files to its user as it sees them."""
+    box.run("run", "--name", "m", "--network", "none", *MAP, "busybox", "sh", "-c",
+            "echo x > /made; chown 1000:1000 /home/user; rm /bin/true")
+    exported = tar_owners(box.run("export", "m").stdout)
+    assert exported["made"] == (0, 0) and exported["bin/busybox"] == (0, 0) and exported["home/user"] == (1000, 1000)
+    assert tar_owners(box.run("cp", "m:/made", "-").stdout) == {"made": (0, 0)}
+    box.run("commit", "m", "committed")
+    out = box.run("run", "--rm", "--network", "none", "committed", "sh", "-c",
+                  "stat -c %u:%g /made /home/user; test -e /bin/true || echo deleted").out.split()
+    assert out == ["0:0", "1000:1000", "deleted"]
+    source = tmp_path / "in"
+    source.write_text("y")
+    box.run("cp", str(source), "m:/copied")
+    assert tar_owners(box.run("cp", "m:/copied", "-").stdout) == {"copied": (0, 0)}
