@@ -171,8 +171,12 @@ def _build_config(eng: Engine, ctr: Container, rootfs: str, bundle: str) -> dict
     volumes = [m for m in cfg.mounts if m.get("Type") == "volume" and "nocopy" not in (m.get("Options") or [])]
     if volumes:
         from otter.engine.volumes import copy_up
+        root_owner = None
+        if cfg.uid_map:
+            from otter.engine.idmapping import host_owner
+            root_owner = host_owner(cfg, 0, 0)
         for m in volumes:
-            copy_up(eng, m["Name"], rootfs, m["Destination"])
+            copy_up(eng, m["Name"], rootfs, m["Destination"], root_owner)
     if cfg.init:
         from otter.drivers.runc import find_binary
         init = find_binary("catatonit")

@@ -403,11 +403,16 @@ def resolve_mounts(eng: Engine, requests: list[MountRequest],
     return specs, records
 
 
-def copy_up(eng: Engine, volume_name: str, image_rootfs: str, destination: str) -> None:
+def copy_up(eng: Engine, volume_name: str, image_rootfs: str, destination: str,
+            root_owner: tuple[int, int] | None = None) -> None:
     """On a volume's first use, copy the image's content at `destination` into it if it is empty,
     preserving ownership, modes, times and symlinks; the volume directory takes the ownership and
     mode of the image's directory. Only the first use tries, whatever it finds (Podman's rule): the
-    flag is cleared before copying, so a failed copy is not retried over what it left."""
+    flag is cleared before copying, so a failed copy is not retried over what it left.
+
+    `root_owner`: the on-disk ids of the container's root when it has its own user namespace.
+    A volume the image has no directory for is given to it then, as Podman does, or the
+    container's root could not write to it."""
     from otter.storage.vfs import copy_tree
     from otter.sys.safepath import resolve_in_root
 
@@ -422,3 +427,5 @@ def copy_up(eng: Engine, volume_name: str, image_rootfs: str, destination: str) 
     source = resolve_in_root(image_rootfs, destination)
     if os.path.isdir(source) and not os.listdir(vol.mountpoint):
         copy_tree(source, vol.mountpoint)
+    elif root_owner is not None and not os.listdir(vol.mountpoint):
+        os.chown(vol.mountpoint, *root_owner)

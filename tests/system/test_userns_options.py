@@ -251,3 +251,13 @@ def test_archives_of_a_mapped_container_hold_its_own_ids(box, tmp_path):
     source.write_text("y")
     box.run("cp", str(source), "m:/copied")
     assert tar_owners(box.run("cp", "m:/copied", "-").stdout) == {"copied": (0, 0)}
+
+
+def test_new_volume_belongs_to_the_mapped_root(box):
+    """A volume the image has no directory for is given to the container's root on first use
+    (Podman's fixVolumePermissions), so it can write there; on disk it is the mapped id."""
+    out = box.run("run", "--rm", "--network", "none", *MAP, "-v", "fresh:/fresh", "busybox", "sh", "-c",
+                  "touch /fresh/x && stat -c %u:%g /fresh").out
+    assert out == "0:0\n"
+    mountpoint = box.run("volume", "inspect", "--format", "{{.Mountpoint}}", "fresh").out.strip()
+    assert os.stat(mountpoint).st_uid == host_root()
