@@ -154,6 +154,11 @@ class StorePaths:
         return os.path.join(self.root, "volumes", name)
 
     @property
+    def seccomp_cache(self) -> str:
+        """Converted seccomp profiles (`spec.seccomp.load_default`), rebuilt after a reboot."""
+        return os.path.join(self.runroot, "seccomp")
+
+    @property
     def runtime_state(self) -> str:
         """`runc --root`: the OCI runtime's own state directory."""
         return os.path.join(self.runroot, "runtime")

@@ -199,7 +199,8 @@ def _build_config(eng: Engine, ctr: Container, rootfs: str, bundle: str) -> dict
                             no_new_privileges=cfg.no_new_privileges,
                             rlimits=clamp_rlimits(parse_ulimit(u) for u in cfg.ulimits)),
         hostname=cfg.hostname, cap_add=tuple(cfg.cap_add), cap_drop=tuple(cfg.cap_drop), privileged=cfg.privileged,
-        read_only=cfg.read_only, seccomp=cfg.seccomp, network="host" if cfg.network == "host" else "private",
+        read_only=cfg.read_only, seccomp=cfg.seccomp, seccomp_cache=eng.paths.seccomp_cache,
+        network="host" if cfg.network == "host" else "private",
         netns_path=eng.paths.netns(cfg.id) if cfg.network == "slirp4netns" else None,
         extra_mounts=tuple(mounts),
         resources=Resources(memory=cfg.memory, cpu_quota=quota, cpu_period=100000 if quota else None,
@@ -214,7 +215,6 @@ def _prepare(eng: Engine, ctr: Container) -> str:
     """Mount the root filesystem and write the bundle; return the bundle directory."""
     bundle = eng.paths.bundle(ctr.id)
     os.makedirs(bundle, mode=0o700, exist_ok=True)
-    os.makedirs(eng.paths.container_userdata(ctr.id), mode=0o700, exist_ok=True)
     for stale in ("pidfile", "conmon.pid", "runtime.log"):
         try:
             os.unlink(os.path.join(bundle, stale))
@@ -324,6 +324,7 @@ def start_detached(eng: Engine, ctr: Container, before_start=None) -> Container:
             net = _network_up(eng, ctr)
             os.makedirs(eng.paths.exits, mode=0o700, exist_ok=True)
             os.makedirs(eng.paths.runtime_state, mode=0o700, exist_ok=True)
+            os.makedirs(eng.paths.container_userdata(ctr.id), mode=0o700, exist_ok=True)   # conmon's log
             pid = conmon.spawn(conmon.ConmonRequest(
                 cid=ctr.id, name=ctr.name, runtime=eng.runtime.binary, runtime_root=eng.runtime.state_dir,
                 bundle=bundle, pid_file=os.path.join(bundle, "pidfile"),
@@ -418,7 +419,7 @@ def run_foreground(eng: Engine, ctr: Container, interactive: bool) -> int:
     held = b""
     try:
         if not tty:
-            held = _relay(proc, LogSink(log_path))
+            held = _relay(proc, LogSink(log_path, keep_empty=not ctr.config.auto_remove))
         code = proc.wait()
         log.timing(f"runtime exited with {code}")
     finally:
@@ -445,22 +446,27 @@ def _runtime_error(runtime_log: str) -> OtterError | None:
 
 
 class LogSink:
-    """Lazily opened log writer (a container that prints nothing creates an empty log)."""
+    """Lazily opened log writer: the log (and its directory) appear with the first output. A
+    container that printed nothing gets an empty log when `keep_empty`; a `--rm` one, about to
+    go, gets none, which saves it two directories and a file on the way in and out."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, keep_empty: bool = True):
         self.path = path
+        self.keep_empty = keep_empty
         self._writer: _LogWriter | None = None
 
     def write(self, stream: bytes, data: bytes) -> None:
         if self._writer is None:
+            os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
             self._writer = _LogWriter(self.path)
         self._writer.write(stream, data)
 
     def close(self) -> None:
-        if self._writer is None:
-            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
-        else:
+        if self._writer is not None:
             self._writer.close()
+        elif self.keep_empty:
+            os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
 
 
 RUNTIME_FAILURE_PREFIXES = (b"runc run failed:", b"runc: ", b"crun: ")

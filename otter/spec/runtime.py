@@ -148,6 +148,7 @@ class RuntimeSpecInput:
     privileged: bool = False
     read_only: bool = False
     seccomp: str = "default"  # "default", "unconfined" or the path of a moby-style profile
+    seccomp_cache: str | None = None  # where converted default profiles are kept (`seccomp.load_default`)
     network: str = "private"  # "private" (own netns, or `netns_path`), "host", "none"
     netns_path: str | None = None
     extra_mounts: tuple[MountSpec, ...] = ()
@@ -343,7 +344,7 @@ def build_config(inp: RuntimeSpecInput) -> dict[str, Any]:
             linux["cgroupsPath"] = inp.cgroups_path
     linux["namespaces"] = _namespaces(inp)
     if not inp.privileged and inp.seccomp != "unconfined":
-        linux["seccomp"] = _seccomp(inp.seccomp, caps)
+        linux["seccomp"] = _seccomp(inp.seccomp, caps, inp.seccomp_cache)
     if not inp.privileged:
         masked = list(MASKED_PATHS)
         if not can_mount_sysfs:
@@ -499,7 +500,7 @@ def _id_mapping(m: IDMap) -> dict[str, int]:
     return {"containerID": m.container_id, "hostID": m.host_id, "size": m.size}
 
 
-def _seccomp(setting: str, caps: list[str]) -> dict[str, Any]:
+def _seccomp(setting: str, caps: list[str], cache_dir: str | None) -> dict[str, Any]:
     if setting == "default":
-        return seccomp.load_default(caps)
+        return seccomp.load_default(caps, cache_dir)
     return seccomp.convert_profile(seccomp.load_profile(setting), caps)

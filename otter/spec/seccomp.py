@@ -132,9 +132,36 @@ def _default_profile() -> dict[str, Any]:
     return load_profile(DEFAULT_PROFILE)
 
 
-def load_default(bounding_caps: Iterable[str]) -> dict[str, Any]:
-    """`linux.seccomp` from containers-common's default profile for this bounding set."""
-    return convert_profile(_default_profile(), bounding_caps)
+def load_default(bounding_caps: Iterable[str], cache_dir: str | None = None) -> dict[str, Any]:
+    """`linux.seccomp` from containers-common's default profile for this bounding set.
+
+    With `cache_dir`, a conversion is kept there and reused while the profile file, the
+    kernel and the bounding set are the same: parsing and converting the 20 kB profile took
+    about 3 ms of every container start, reading the result back 0.2 ms."""
+    caps = sorted(set(bounding_caps))
+    if cache_dir is None:
+        return convert_profile(_default_profile(), caps)
+    import zlib
+    try:
+        st = os.stat(DEFAULT_PROFILE)
+    except OSError:
+        return convert_profile(_default_profile(), caps)   # which reports the missing file
+    key = f"{st.st_mtime_ns}:{st.st_size}:{os.uname().release}:{native_arch()}:{','.join(caps)}"
+    path = os.path.join(cache_dir, f"default-{zlib.crc32(key.encode()):08x}.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            cached = json.load(f)
+        if cached.get("key") == key:
+            return cached["seccomp"]
+    except (OSError, ValueError, KeyError, AttributeError):
+        pass
+    result = convert_profile(_default_profile(), caps)
+    os.makedirs(cache_dir, mode=0o700, exist_ok=True)
+    tmp = f"{path}.{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump({"key": key, "seccomp": result}, f)
+    os.rename(tmp, path)
+    return result
 
 
 def _architectures(profile: dict[str, Any], arch: str) -> list[str]:

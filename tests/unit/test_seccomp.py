@@ -229,3 +229,25 @@ def test_load_profile_errors_are_invalid_argument(tmp_path):
         seccomp.load_profile(str(tmp_path / "missing.json"))
     with pytest.raises(ValueError):
         seccomp.load_profile(str(tmp_path / "missing.json"))
+
+
+@needs_default_profile
+def test_default_conversion_is_cached_per_bounding_set(tmp_path, monkeypatch):
+    cache = str(tmp_path / "cache")
+    first = seccomp.load_default(DEFAULT_CAPS, cache)
+    assert first == seccomp.load_default(DEFAULT_CAPS)
+    assert len(os.listdir(cache)) == 1
+
+    def no_conversion(*args, **kwargs):
+        raise AssertionError("converted again instead of reading the cache")
+    monkeypatch.setattr(seccomp, "convert_profile", no_conversion)
+    assert seccomp.load_default(list(reversed(DEFAULT_CAPS)), cache) == first
+    monkeypatch.undo()
+    monkeypatch.setattr(kernel, "x32_abi_enabled", lambda: True)
+    more = seccomp.load_default([*DEFAULT_CAPS, "CAP_SYS_ADMIN"], cache)
+    assert more != first and len(os.listdir(cache)) == 2
+    # A cache file that does not hold its key (corrupt, or a crc32 collision) is not trusted.
+    for name in os.listdir(cache):
+        with open(os.path.join(cache, name), "w") as f:
+            f.write('{"key": "other", "seccomp": {}}')
+    assert seccomp.load_default(DEFAULT_CAPS, cache) == first
