@@ -32,6 +32,7 @@ from otter import log
 from otter.drivers.runc import find_binary
 from otter.errors import InvalidArgument, RuntimeFailure
 from otter.sys import mount as sysmount
+from otter.sys.procfs import alive
 
 PROGRAM = "fuse-overlayfs"
 DEVICE = "/dev/fuse"
@@ -97,15 +98,6 @@ def daemons(target: str) -> list[int]:
     return [pid for pid, argv in command_lines() if len(argv) >= 4 and argv[-1] == tail and b"-o" in argv]
 
 
-def _running(pid: int) -> bool:
-    """False once the process is gone or a zombie (exited, waiting for init to reap it)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
 def unmount(target: str) -> None:
     """Unmount `target` and wait until its daemon has exited.
 
@@ -122,10 +114,10 @@ def unmount(target: str) -> None:
         sysmount.umount(target, sysmount.MNT_DETACH)
         return
     deadline = time.monotonic() + EXIT_TIMEOUT
-    while any(_running(pid) for pid in pids):
+    while any(alive(pid) for pid in pids):
         if time.monotonic() > deadline:
             for pid in pids:
-                if _running(pid):
+                if alive(pid):
                     log.warning(f"fuse-overlayfs (pid {pid}) still runs after {target} was unmounted: killing it")
                     os.kill(pid, 9)
             return

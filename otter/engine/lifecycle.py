@@ -32,6 +32,7 @@ from otter.engine.context import Engine
 from otter.engine.events import container_event
 from otter.errors import InvalidState, OtterError, RuntimeFailure
 from otter.sys.filelock import FileLock
+from otter.sys.procfs import alive, start_time
 
 INIT_PATH = "/run/otter-init"
 UNKNOWN_EXIT = -1
@@ -43,30 +44,11 @@ def lock(eng: Engine, cid: str) -> FileLock:
 
 # -- liveness and reconciliation ---------------------------------------------------------
 
-def _proc_start(pid: int) -> int | None:
-    """The start time of a live, non-zombie process, or None."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            fields = f.read().rsplit(b")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return None
-    if fields[0] in (b"Z", b"X"):
-        return None
-    return int(fields[19])
-
-
-def _alive(pid: int, start: int = 0) -> bool:
-    if pid <= 0:
-        return False
-    current = _proc_start(pid)
-    return current is not None and (not start or current == start)
-
-
 def process_alive(ctr: Container) -> bool:
     rt = ctr.runtime
     if rt.pid:
-        return _alive(rt.pid, rt.pid_start)
-    return _alive(rt.conmon_pid)
+        return alive(rt.pid, rt.pid_start)
+    return alive(rt.conmon_pid)
 
 
 def sync(eng: Engine, ctr: Container) -> Container:
@@ -233,11 +215,11 @@ def _prepare(eng: Engine, ctr: Container) -> str:
 
 def _started(ctr: Container, pid: int, monitor: int, supervisor: str, net=None) -> Container:
     ctr.check("start")
-    return ctr.with_state(State.RUNNING, pid=pid, pid_start=_proc_start(pid) or 0 if pid else 0,
+    return ctr.with_state(State.RUNNING, pid=pid, pid_start=start_time(pid) or 0 if pid else 0,
                           conmon_pid=monitor, started_at=time.time(), finished_at=0.0, exit_code=0, error="",
                           mounted=True, supervisor=supervisor, stopped_by_user=False, oom_killed=False,
                           slirp4netns_pid=net.pid if net else 0,
-                          slirp4netns_pid_start=_proc_start(net.pid) or 0 if net else 0)
+                          slirp4netns_pid_start=start_time(net.pid) or 0 if net else 0)
 
 
 def _failed_start(eng: Engine, ctr: Container, err: OtterError, net=None) -> None:
@@ -276,7 +258,7 @@ def _network_down(eng: Engine, ctr: Container, net=None) -> None:
     if ctr.config.network != "slirp4netns":
         return
     pid, start = (net.pid, 0) if net else (ctr.runtime.slirp4netns_pid, ctr.runtime.slirp4netns_pid_start)
-    if _alive(pid, start):
+    if alive(pid, start):
         # Waited for (its tap device takes ~20 ms to go): the published ports are free again
         # when the command returns.
         _end_process(pid, start)
@@ -297,7 +279,7 @@ def _end_process(pid: int, start: int) -> None:
     except ChildProcessError:
         pass
     deadline = time.monotonic() + 5
-    while _alive(pid, start) and time.monotonic() < deadline:
+    while alive(pid, start) and time.monotonic() < deadline:
         time.sleep(0.002)
 
 
@@ -578,7 +560,7 @@ def _fresh(eng: Engine, ctr: Container) -> Container:
     if cur.is_active and not cur.runtime.pid:
         pid = _read_int(os.path.join(eng.paths.bundle(cur.id), "pidfile"))
         if pid:
-            cur = cur.with_state(cur.state, pid=pid, pid_start=_proc_start(pid) or 0)
+            cur = cur.with_state(cur.state, pid=pid, pid_start=start_time(pid) or 0)
     return cur
 
 
@@ -618,7 +600,7 @@ def stop(eng: Engine, ctr: Container, timeout: int | None = None) -> Container:
 def _await_cleanup(eng: Engine, ctr: Container) -> Container:
     """After the process is gone: let a foreground monitor finish its own cleanup (it knows
     the real exit code), else do it here."""
-    if ctr.runtime.supervisor == "otter" and _alive(ctr.runtime.conmon_pid):
+    if ctr.runtime.supervisor == "otter" and alive(ctr.runtime.conmon_pid):
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             cur = states(eng).get(ctr.id)
@@ -627,7 +609,7 @@ def _await_cleanup(eng: Engine, ctr: Container) -> Container:
             time.sleep(0.01)
     if ctr.runtime.supervisor == "conmon":
         deadline = time.monotonic() + 5
-        while _exit_code_from_file(eng, ctr.id) is None and _alive(ctr.runtime.conmon_pid) \
+        while _exit_code_from_file(eng, ctr.id) is None and alive(ctr.runtime.conmon_pid) \
                 and time.monotonic() < deadline:
             time.sleep(0.005)
     return cleanup(eng, ctr.id) or ctr.with_state(State.EXITED)

@@ -18,11 +18,11 @@ Vocabulary:
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 
 from otter.record import record
+from otter.sys.libc import check, libc
+from otter.sys.userns import CLONE_NEWUSER
 
-CLONE_NEWUSER = 0x10000000
 AT_FDCWD = -100
 AT_EMPTY_PATH = 0x1000
 OPEN_TREE_CLONE = 1
@@ -69,19 +69,6 @@ def own_maps(kind: str) -> tuple[IDMap, ...]:
         return tuple(IDMap(*(int(v) for v in line.split())) for line in f if line.strip())
 
 
-@lru_cache(maxsize=None)
-def _libc():
-    import ctypes
-    return ctypes, ctypes.CDLL("libc.so.6", use_errno=True)
-
-
-def _check(rc: int, what: str) -> int:
-    if rc < 0:
-        err = _libc()[0].get_errno()
-        raise OSError(err, f"{what}: {os.strerror(err)}")
-    return rc
-
-
 def userns_fd(uid_maps: tuple[IDMap, ...], gid_maps: tuple[IDMap, ...]) -> int:
     """A userns fd for the mapping (the caller closes it). A forked child unshares a user
     namespace and waits while the parent writes its maps and opens the namespace; the
@@ -93,7 +80,7 @@ def userns_fd(uid_maps: tuple[IDMap, ...], gid_maps: tuple[IDMap, ...]) -> int:
         try:
             os.close(ready_r)
             os.close(done_w)
-            rc = _libc()[1].unshare(CLONE_NEWUSER)
+            rc = libc().unshare(CLONE_NEWUSER)
             os.write(ready_w, b"y" if rc == 0 else b"n")
             os.read(done_r, 1)
         finally:
@@ -116,18 +103,18 @@ def userns_fd(uid_maps: tuple[IDMap, ...], gid_maps: tuple[IDMap, ...]) -> int:
 
 def idmapped_tree(path: str, ns_fd: int) -> int:
     """An fd of a detached, idmapped bind mount of `path` (see the module doc)."""
-    ctypes, libc = _libc()
+    import ctypes
 
     class MountAttr(ctypes.Structure):
         _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
                     ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
 
-    fd = _check(libc.syscall(SYS_OPEN_TREE, AT_FDCWD, path.encode(), OPEN_TREE_CLONE | os.O_CLOEXEC),
-                f"open_tree {path}")
+    fd = check(libc().syscall(SYS_OPEN_TREE, AT_FDCWD, path.encode(), OPEN_TREE_CLONE | os.O_CLOEXEC),
+               f"open_tree {path}")
     attr = MountAttr(MOUNT_ATTR_IDMAP, 0, 0, ns_fd)
     try:
-        _check(libc.syscall(SYS_MOUNT_SETATTR, fd, b"", AT_EMPTY_PATH, ctypes.byref(attr), ctypes.sizeof(attr)),
-               f"mount_setattr MOUNT_ATTR_IDMAP {path}")
+        check(libc().syscall(SYS_MOUNT_SETATTR, fd, b"", AT_EMPTY_PATH, ctypes.byref(attr), ctypes.sizeof(attr)),
+              f"mount_setattr MOUNT_ATTR_IDMAP {path}")
     except OSError:
         os.close(fd)
         raise

@@ -15,5 +15,6 @@ def x32_abi_enabled() -> bool:
     if os.uname().machine != "x86_64":
         return False
     import ctypes
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    return libc.syscall(ctypes.c_long(_X32_SYSCALL_BIT | _NR_GETPID)) == os.getpid()
+
+    from otter.sys.libc import libc
+    return libc().syscall(ctypes.c_long(_X32_SYSCALL_BIT | _NR_GETPID)) == os.getpid()

@@ -11,7 +11,7 @@ longer uses, until it exits.
 
 from __future__ import annotations
 
-import ctypes
+from otter.sys.libc import libc
 
 M_TRIM_THRESHOLD = -1
 M_TOP_PAD = -2
@@ -21,8 +21,7 @@ KEEP_BYTES = 64 << 20
 def keep_freed_memory(pad: int = KEEP_BYTES) -> None:
     """Let the heap keep up to `pad` bytes of freed memory (no-op where mallopt is missing)."""
     try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(M_TOP_PAD, pad)
-        libc.mallopt(M_TRIM_THRESHOLD, 4 * pad)
+        libc().mallopt(M_TOP_PAD, pad)
+        libc().mallopt(M_TRIM_THRESHOLD, 4 * pad)
     except (OSError, AttributeError):
         pass  # not glibc: its allocator has its own policy

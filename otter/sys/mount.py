@@ -5,6 +5,8 @@ from __future__ import annotations
 import ctypes
 import os
 
+from otter.sys.libc import check, libc
+
 MS_RDONLY = 0x1
 MS_REMOUNT = 0x20
 MS_BIND = 0x1000
@@ -12,23 +14,14 @@ MS_REC = 0x4000
 MS_PRIVATE = 1 << 18
 MNT_DETACH = 0x2
 
-# By soname: ctypes.util.find_library would run `ldconfig -p`, costing milliseconds per call.
-_libc = ctypes.CDLL("libc.so.6", use_errno=True)
-
 
 def mount(source: str, target: str, fstype: str, flags: int = 0, data: str = "") -> None:
-    rc = _libc.mount(source.encode(), target.encode(), fstype.encode(), ctypes.c_ulong(flags),
-                     data.encode() if data else None)
-    if rc != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"mount {fstype} on {target}: {os.strerror(err)}")
+    check(libc().mount(source.encode(), target.encode(), fstype.encode() if fstype else None,
+                       ctypes.c_ulong(flags), data.encode() if data else None), f"mount {fstype} on {target}")
 
 
 def umount(target: str, flags: int = 0) -> None:
-    rc = _libc.umount2(target.encode(), flags)
-    if rc != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"umount {target}: {os.strerror(err)}")
+    check(libc().umount2(target.encode(), flags), f"umount {target}")
 
 
 def mount_type(path: str) -> str | None:

@@ -19,3 +19,25 @@ def command_lines() -> Iterator[tuple[int, list[bytes]]]:
             continue
         if argv:
             yield int(name), argv
+
+
+def start_time(pid: int) -> int | None:
+    """When process `pid` started (clock ticks since boot), or None when it is gone or a
+    zombie. With the pid, it names one process: a reused pid has another start time."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    if fields[0] in (b"Z", b"X"):
+        return None
+    return int(fields[19])
+
+
+def alive(pid: int, start: int = 0) -> bool:
+    """Whether `pid` runs (not a zombie) and, given `start`, is still the process that
+    started then."""
+    if pid <= 0:
+        return False
+    current = start_time(pid)
+    return current is not None and (not start or current == start)

@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+
+from otter.sys.libc import check, libc
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
-MS_REC = 0x4000
-MS_PRIVATE = 1 << 18
 
 # Set when otter joins its rootless namespace, where getuid() says 0: whose store this is.
 ROOTLESS_UID_ENV = "_OTTER_ROOTLESS_UID"
-
-
-
-@lru_cache(maxsize=None)
-def _libc():
-    # ctypes is loaded on first use: most commands only ask `rootless_uid`.
-    import ctypes
-    return ctypes, ctypes.CDLL("libc.so.6", use_errno=True)
 
 
 def rootless_uid() -> int | None:
@@ -30,15 +21,8 @@ def rootless_uid() -> int | None:
     return os.getuid() if os.getuid() != 0 else None
 
 
-def _check(rc: int, what: str) -> None:
-    if rc != 0:
-        err = _libc()[0].get_errno()
-        raise OSError(err, f"{what}: {os.strerror(err)}")
-
-
 def unshare(flags: int) -> None:
-    ctypes, libc = _libc()
-    _check(libc.unshare(ctypes.c_int(flags)), "unshare")
+    check(libc().unshare(flags), "unshare")
 
 
 def setns(path: str, nstype: int) -> None:
@@ -46,16 +30,15 @@ def setns(path: str, nstype: int) -> None:
     allowed while the process has a single thread."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        ctypes, libc = _libc()
-        _check(libc.setns(fd, ctypes.c_int(nstype)), f"setns {path}")
+        check(libc().setns(fd, nstype), f"setns {path}")
     finally:
         os.close(fd)
 
 
 def make_mounts_private() -> None:
     """Stop mounts made in this mount namespace from propagating anywhere else."""
-    ctypes, libc = _libc()
-    _check(libc.mount(b"none", b"/", None, ctypes.c_ulong(MS_REC | MS_PRIVATE), None), "make / rprivate")
+    from otter.sys import mount
+    mount.mount("none", "/", "", mount.MS_REC | mount.MS_PRIVATE)
 
 
 def namespace_id(pid: int | str, kind: str) -> int:
