@@ -21,9 +21,19 @@ Errors are `UsageError`s, Podman's wording, exit 125.
 from __future__ import annotations
 
 import sys
-from types import SimpleNamespace
 
 from otter.cli.main import UsageError
+
+
+class Namespace:
+    """The parsed command line: one attribute per action's `dest` (argparse's Namespace;
+    `types.SimpleNamespace` would cost the import of `types`)."""
+
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+    def __repr__(self) -> str:
+        return "Namespace(" + ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items()) + ")"
 
 
 class Action:
@@ -90,7 +100,7 @@ class Parser:
     def error(self, message: str):
         raise UsageError(f"{message}\nSee '{self.prog} --help'")
 
-    def parse_args(self, argv: list[str]) -> SimpleNamespace:
+    def parse_args(self, argv: list[str]) -> Namespace:
         return parse(self, argv)
 
     def format_help(self) -> str:
@@ -138,9 +148,9 @@ def _convert(parser: Parser, action: Action, text: str):
     return value
 
 
-def parse(parser: Parser, argv: list[str]) -> SimpleNamespace:
+def parse(parser: Parser, argv: list[str]) -> Namespace:
     """Apply `argv` to the parser: a namespace of every action's `dest`."""
-    ns = SimpleNamespace(**{a.dest: list(a.default) if a.kind == "append" else a.default
+    ns = Namespace(**{a.dest: list(a.default) if a.kind == "append" else a.default
                            for a in parser.actions if a.kind != "help"})
     positionals: list[str] = []
 
@@ -215,7 +225,7 @@ def parse(parser: Parser, argv: list[str]) -> SimpleNamespace:
 _MINIMUM = {None: 1, "?": 0, "*": 0, "+": 1}
 
 
-def _assign_positionals(parser: Parser, ns: SimpleNamespace, values: list[str]) -> None:
+def _assign_positionals(parser: Parser, ns: Namespace, values: list[str]) -> None:
     """Left to right, each positional takes what it can while leaving the later ones their
     minimum."""
     wanted = [a for a in parser.actions if not a.option_strings]
@@ -259,7 +269,7 @@ def dispatch(ctx, argv: list[str], prog: str, title: str, verbs: dict) -> int:
     return verb(ctx, argv[1:], f"{prog} {argv[0]}")
 
 
-def parse_with_command(parser: Parser, argv: list[str], prog: str, required: int) -> tuple[SimpleNamespace, list[str]]:
+def parse_with_command(parser: Parser, argv: list[str], prog: str, required: int) -> tuple[Namespace, list[str]]:
     """Parse `[options] NAME [COMMAND [ARG...]]` (run, create, exec): `NAME` is the parser's one
     positional; returns the parsed options and the command after it. `required` counts NAME
     and the command words that must follow (Podman's "requires at least N arg(s)")."""

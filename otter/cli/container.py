@@ -7,8 +7,9 @@ import time
 
 from otter.cli.common import Parser, dispatch, exists_command, parse, parse_with_command, write
 from otter.cli.main import ExitStatus, UsageError, exit_code_for, print_error
-from otter.cli.output import ago, go_time, print_json, render_format, tabulate
+from otter.cli.output import ago, print_json, render_format, tabulate
 from otter.errors import OtterError
+from otter.timefmt import go_time_of
 
 SUBCOMMANDS = {
     "run": "cmd_run", "create": "cmd_create", "start": "cmd_start", "stop": "cmd_stop", "restart": "cmd_restart",
@@ -379,10 +380,10 @@ def _ps_fields(ctr, no_trunc: bool, now: float) -> dict:
     return {
         "ID": ctr.id if no_trunc else ctr.id[:12], "Id": ctr.id, "Image": cfg.image_name, "ImageID": cfg.image_id,
         "Command": command, "CreatedHuman": created, "RunningFor": created, "Created": int(cfg.created),
-        "CreatedAt": go_time(cfg.created), "Status": status_text(ctr, now), "State": ctr.state.value,
+        "CreatedAt": go_time_of(cfg.created), "Status": status_text(ctr, now), "State": ctr.state,
         "Ports": _ports_text(cfg.ports), "Names": ctr.name, "Labels": cfg.labels,
         "Mounts": [m["Destination"] for m in cfg.mounts],
-        "ExitCode": rt.exit_code, "Exited": ctr.state.value == "exited", "Pid": rt.pid,
+        "ExitCode": rt.exit_code, "Exited": ctr.state == "exited", "Pid": rt.pid,
         "StartedAt": int(rt.started_at), "ExitedAt": int(rt.finished_at), "AutoRemove": cfg.auto_remove,
         "Pod": "", "PodName": "", "IsInfra": False, "Networks": [], "Size": None,
     }
@@ -397,14 +398,14 @@ def _ports_text(ports: list[dict]) -> str:
 
 def _ps_json(ctr) -> dict:
     cfg, rt = ctr.config, ctr.runtime
-    from otter.engine.images import rfc3339
+    from otter.timefmt import rfc3339
     return {
         "AutoRemove": cfg.auto_remove, "Command": cfg.command, "CreatedAt": ago(cfg.created),
-        "Exited": ctr.state.value == "exited", "ExitedAt": int(rt.finished_at), "ExitCode": rt.exit_code,
+        "Exited": ctr.state == "exited", "ExitedAt": int(rt.finished_at), "ExitCode": rt.exit_code,
         "Id": ctr.id, "Image": cfg.image_name, "ImageID": cfg.image_id, "IsInfra": False, "Labels": cfg.labels or None,
         "Mounts": [m["Destination"] for m in cfg.mounts], "Names": [ctr.name], "Namespaces": {}, "Networks": [],
         "Pid": rt.pid, "Pod": "", "PodName": "", "Ports": cfg.ports or None, "Size": None, "StartedAt": int(rt.started_at),
-        "State": ctr.state.value, "Status": "", "Created": int(cfg.created), "CreatedHuman": rfc3339(cfg.created),
+        "State": ctr.state, "Status": "", "Created": int(cfg.created), "CreatedHuman": rfc3339(cfg.created),
     }
 
 

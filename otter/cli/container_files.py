@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
+from otter import jsoncodec
 from otter.cli.common import Parser, parse, write
 from otter.errors import InvalidArgument
 
@@ -48,7 +48,7 @@ def cmd_diff(ctx, argv: list[str], prog: str) -> int:
         paths = [path for k, path in found if k == kind]
         if paths:
             report[key] = paths
-    write(json.dumps(report, indent=5, ensure_ascii=False) + "\n")
+    write(jsoncodec.dumps(report, indent=5, ensure_ascii=False) + "\n")
     return 0
 
 

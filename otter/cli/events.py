@@ -15,18 +15,9 @@ the recorded ones from then first) until interrupted or until `--until` has pass
 from __future__ import annotations
 
 import sys
-import time
 
 from otter.cli.common import Parser, parse
-
-
-def go_time(ns: int) -> str:
-    """Go's time.Time.String() in local time, to the nanosecond: `2026-12-03 08:19:19.1394025 +0000 UTC`."""
-    seconds, frac = divmod(ns, 1_000_000_000)
-    lt = time.localtime(seconds)
-    digits = f"{frac:09d}".rstrip("0")
-    return (time.strftime("%Y-%m-%d %H:%M:%S", lt) + (f".{digits}" if digits else "") +
-            time.strftime(" %z %Z", lt))
+from otter.timefmt import go_time
 
 
 def human(ev, truncate: bool) -> str:
@@ -59,8 +50,8 @@ def _printer(fmt: str | None, no_trunc: bool):
     except TemplateError as e:
         raise InvalidArgument(str(e)) from None
     if compiled.is_json:
-        import json
-        return lambda ev: json.dumps(ev.document(), separators=(",", ":"), ensure_ascii=False) + "\n"
+        from otter import jsoncodec
+        return lambda ev: jsoncodec.dumps(ev.document(), separators=(",", ":"), ensure_ascii=False) + "\n"
     from otter.cli.output import Record
 
     def render(ev) -> str:

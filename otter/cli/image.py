@@ -7,7 +7,8 @@ import time
 
 from otter.cli.common import Parser, dispatch, parse, write
 from otter.cli.main import ExitStatus, exit_code_for, print_error
-from otter.cli.output import ago, go_time, human_size, print_json, render_format, tabulate
+from otter.cli.output import ago, human_size, print_json, render_format, tabulate
+from otter.timefmt import go_time_of
 
 SUBCOMMANDS = {
     "ls": "cmd_list", "list": "cmd_list", "import": "cmd_import", "load": "cmd_load", "save": "cmd_save",
@@ -42,7 +43,7 @@ def _image_fields(row, no_trunc: bool, now: float) -> dict:
         "ID": rec.id if no_trunc else rec.id[:12], "Id": rec.id,
         "Repository": row.repository, "Tag": row.tag, "Digest": rec.digest,
         "Created": ago(rec.created, now), "CreatedSince": ago(rec.created, now),
-        "CreatedAt": go_time(rec.created), "CreatedTime": go_time(rec.created),
+        "CreatedAt": go_time_of(rec.created), "CreatedTime": go_time_of(rec.created),
         "Size": human_size(rec.size), "VirtualSize": human_size(rec.size), "SharedSize": "0 B",
         "Names": list(rec.names), "Labels": rec.labels, "Dangling": rec.dangling, "Containers": row.containers,
         "ReadOnly": False, "History": list(rec.names),
@@ -50,8 +51,8 @@ def _image_fields(row, no_trunc: bool, now: float) -> dict:
 
 
 def _image_json(rec, containers: int) -> dict:
-    from otter.engine.images import rfc3339
     from otter.image.reference import split_name
+    from otter.timefmt import rfc3339
     return {
         "Id": rec.id, "ParentId": "", "RepoTags": list(rec.names) or None,
         "RepoDigests": sorted({split_name(n)[0] + "@" + rec.digest for n in rec.names}),
@@ -227,7 +228,8 @@ def cmd_history(ctx, argv: list[str], prog: str) -> int:
     p.add_bool("-q", "--quiet", help="Display the numeric IDs only")
     p.add_argument("--format", help="Change the output to JSON or a Go template")
     args = parse(p, argv)
-    from otter.engine.images import image_history, rfc3339
+    from otter.engine.images import image_history
+    from otter.timefmt import rfc3339
     entries = image_history(ctx.engine, args.image)
     if args.quiet:
         write("".join((e.id if args.no_trunc or e.id == "<missing>" else e.id[:12]) + "\n" for e in entries))

@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 from otter.cli.common import Parser, parse, write
-from otter.cli.main import ExitStatus, print_error
+from otter.cli.main import ExitStatus, load, print_error
 from otter.cli.output import print_json, render_format
 from otter.errors import NotFound
 
 # Tried in this order by a plain `otter inspect NAME` (containers shadow images, as in Podman).
 INSPECTORS = {
-    "container": ("otter.engine.containers", "container_inspect"),
-    "image": ("otter.engine.images", "image_inspect"),
-    "volume": ("otter.engine.volumes", "volume_inspect"),
+    "container": "otter.engine.containers:container_inspect",
+    "image": "otter.engine.images:image_inspect",
+    "volume": "otter.engine.volumes:volume_inspect",
 }
 
 
 def _inspect_one(ctx, name: str, kind: str) -> dict:
-    import importlib
     kinds = [kind] if kind != "all" else list(INSPECTORS)
     last: NotFound | None = None
     for k in kinds:
-        module, func = INSPECTORS[k]
         try:
-            return getattr(importlib.import_module(module), func)(ctx.engine, name)
+            return load(INSPECTORS[k])(ctx.engine, name)
         except NotFound as e:
             last = e
     if kind == "all":

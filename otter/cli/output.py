@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
+
+from otter import jsoncodec
 
 
 def tabulate(rows: list[list[str]]) -> str:
@@ -55,16 +56,8 @@ def ago(ts: float, now: float | None = None) -> str:
     return human_duration((now or time.time()) - ts) + " ago"
 
 
-def go_time(ts: float) -> str:
-    """Go's time.Time.String() in local time: `2026-12-03 06:44:27.123456789 +0000 UTC`."""
-    lt = time.localtime(ts)
-    frac = f"{ts % 1:.9f}"[2:].rstrip("0")
-    zone = time.strftime("%z", lt)
-    return time.strftime("%Y-%m-%d %H:%M:%S", lt) + (f".{frac}" if frac else "") + f" {zone} {time.strftime('%Z', lt)}"
-
-
 def print_json(obj) -> None:
-    sys.stdout.write(json.dumps(obj, indent=4, ensure_ascii=False) + "\n")
+    sys.stdout.write(jsoncodec.dumps(obj, indent=4, ensure_ascii=False) + "\n")
 
 
 class Record:
@@ -107,7 +100,7 @@ def render_format(fmt: str, rows: list, headers: dict[str, str] | None = None, n
     and aligned columns. A template that does not parse or names an unknown field is an
     InvalidArgument (exit 125) naming the position."""
     if fmt.strip() == "json":
-        return json.dumps(rows, indent=4, ensure_ascii=False) + "\n"
+        return jsoncodec.dumps(rows, indent=4, ensure_ascii=False) + "\n"
     fast = _plain_fields(fmt, rows)
     if fast is not None:
         return fast

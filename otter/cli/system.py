@@ -142,9 +142,9 @@ def cmd_version(ctx, argv: list[str], prog: str) -> int:
                                 ["Python Version:", v.python_version], ["Built:", v.built_time],
                                 ["OS/Arch:", v.os_arch]]) + "\n")
     elif _is_json(fmt):
-        import json
+        from otter import jsoncodec
         # One line, as Podman prints it.
-        sys.stdout.write(json.dumps({"Client": plain(v)}, separators=(",", ":")) + "\n")
+        sys.stdout.write(jsoncodec.dumps({"Client": plain(v)}, separators=(",", ":")) + "\n")
     else:
         from otter.cli.output import render_format
         sys.stdout.write(render_format(fmt, [{"Client": GoStruct(v)}]))
@@ -217,7 +217,7 @@ def _df_verbose(usage) -> str:
     containers = [["CONTAINER ID", "IMAGE", "COMMAND", "LOCAL VOLUMES", "SIZE", "CREATED", "STATUS", "NAMES"]]
     containers += [[c.container.id[:12], c.container.config.image_id[:12], " ".join(c.container.config.command),
                     str(c.volumes), units_size(c.size), human_duration(now - c.container.config.created),
-                    c.container.state.value, c.container.name] for c in usage.containers]
+                    c.container.state, c.container.name] for c in usage.containers]
     volumes = [["VOLUME NAME", "LINKS", "SIZE"]]
     volumes += [[v.volume.name, str(v.links), units_size(v.size)] for v in usage.volumes]
     return "\n".join(f"{title} space usage:\n\n{tabulate(table)}" for title, table in

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import sys
-from datetime import datetime
 
 from otter.cli.common import Parser, dispatch, parse, write
 from otter.cli.main import ExitStatus, UsageError, exit_code_for, print_error
-from otter.cli.output import go_time, print_json, render_format, tabulate
+from otter.cli.output import print_json, render_format, tabulate
 from otter.errors import InvalidArgument, OtterError, VolumeNotFound
+from otter.timefmt import go_time, parse_rfc3339_nano
 
 SUBCOMMANDS = {
     "create": "cmd_create", "ls": "cmd_list", "list": "cmd_list", "inspect": "cmd_inspect", "rm": "cmd_rm",
@@ -32,8 +32,7 @@ def _csv_values(values: list[str]) -> list[str]:
 def _template_fields(doc: dict) -> dict:
     """A volume's inspect document as Podman's templates see the Go struct behind it: CreatedAt is
     a time.Time (printed by its String method) and Anonymous is always there."""
-    created = datetime.fromisoformat(doc["CreatedAt"]).timestamp()
-    return {**doc, "CreatedAt": go_time(created), "Anonymous": doc.get("Anonymous", False)}
+    return {**doc, "CreatedAt": go_time(parse_rfc3339_nano(doc["CreatedAt"])), "Anonymous": doc.get("Anonymous", False)}
 
 
 # -- create -----------------------------------------------------------------------------------

@@ -28,16 +28,14 @@ Errors are `InvalidArgument` with Podman 4.3.1's wording, checked against podman
 
 from __future__ import annotations
 
-import json
 import os
 import posixpath
-import re
 from collections.abc import Iterable
 
+from otter import jsoncodec
+from otter.core.names import NAME_PATTERN, valid_name
 from otter.errors import InvalidArgument
 from otter.record import record
-
-VOLUME_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 
 PROPAGATIONS = frozenset({"private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable"})
 ENGINE_OPTIONS = frozenset({"z", "Z", "U", "copy", "nocopy", "notmpcopyup"})
@@ -84,7 +82,7 @@ _MOUNT_FORMAT = ("incorrect mount format: should be --mount type=<bind|tmpfs|vol
 _NEEDS_ARGUMENT = "must provide an argument for option"
 _BAD_OPTION = "invalid mount option"
 _DUPLICATE_OPTION = "duplicate mount option passed"
-VOLUME_NAME_ERROR = "running volume create option: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid argument"
+VOLUME_NAME_ERROR = f"running volume create option: names must match {NAME_PATTERN}: invalid argument"
 
 
 @record
@@ -98,7 +96,7 @@ class MountRequest:
 
 def _quote(text: str) -> str:
     """Go's %q for the strings users type (printable text in double quotes)."""
-    return json.dumps(text, ensure_ascii=False)
+    return jsoncodec.dumps(text, ensure_ascii=False)
 
 
 def clean_destination(path: str) -> str:
@@ -115,13 +113,13 @@ def check_destination(path: str) -> None:
 
 
 def check_volume_name(name: str) -> None:
-    if not VOLUME_NAME_RE.match(name):
+    if not valid_name(name):
         raise InvalidArgument(VOLUME_NAME_ERROR)
 
 
 def _named_volume(name: str) -> str:
     # Podman only meets a bad name when it tries to create the volume; the wording says so.
-    if not VOLUME_NAME_RE.match(name):
+    if not valid_name(name):
         raise InvalidArgument(f"creating named volume {_quote(name)}: {VOLUME_NAME_ERROR}")
     return name
 

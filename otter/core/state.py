@@ -8,11 +8,10 @@ transaction (`Database.transaction`), so concurrent otter processes never lose a
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from collections.abc import Callable
 
-from otter.db import Database
+from otter import jsoncodec
+from otter.db import Database, IntegrityError
 from otter.errors import AlreadyExists, ContainerNotFound, InvalidArgument
 from otter.record import TYPE_CHECKING
 
@@ -37,9 +36,9 @@ if TYPE_CHECKING:
 def _row(row) -> "Container":
     # Imported here: listing images asks this module for image users and should not pay
     # for the container model.
-    from otter.core.container import Container, ContainerConfig, RuntimeInfo, State
-    return Container(ContainerConfig.from_json(json.loads(row["config"])), State(row["state"]),
-                     RuntimeInfo.from_json(json.loads(row["runtime"])))
+    from otter.core.container import Container, ContainerConfig, RuntimeInfo
+    return Container(ContainerConfig.from_json(jsoncodec.loads(row["config"])), row["state"],
+                     RuntimeInfo.from_json(jsoncodec.loads(row["runtime"])))
 
 
 class ContainerState:
@@ -52,9 +51,9 @@ class ContainerState:
             with self.db.transaction() as conn:
                 conn.execute("INSERT INTO containers(id, name, image_id, state, created, config, runtime) "
                              "VALUES (?,?,?,?,?,?,?)",
-                             (ctr.id, ctr.name, ctr.config.image_id, ctr.state.value, ctr.config.created,
-                              json.dumps(ctr.config.to_json()), json.dumps(ctr.runtime.to_json())))
-        except sqlite3.IntegrityError:
+                             (ctr.id, ctr.name, ctr.config.image_id, ctr.state, ctr.config.created,
+                              jsoncodec.dumps(ctr.config.to_json()), jsoncodec.dumps(ctr.runtime.to_json())))
+        except IntegrityError:
             raise self._name_taken(ctr.name) from None
 
     def _name_taken(self, name: str) -> AlreadyExists:
@@ -95,7 +94,7 @@ class ContainerState:
                 raise ContainerNotFound(f"no container with ID \"{container_id}\" found: no such container")
             new = change(_row(row))
             conn.execute("UPDATE containers SET state=?, runtime=? WHERE id=?",
-                         (new.state.value, json.dumps(new.runtime.to_json()), container_id))
+                         (new.state, jsoncodec.dumps(new.runtime.to_json()), container_id))
         return new
 
     def rename(self, container_id: str, name: str) -> None:
@@ -104,11 +103,11 @@ class ContainerState:
                 row = conn.execute("SELECT config FROM containers WHERE id=?", (container_id,)).fetchone()
                 if row is None:
                     raise ContainerNotFound(f"no container with ID \"{container_id}\" found: no such container")
-                config = json.loads(row["config"])
+                config = jsoncodec.loads(row["config"])
                 config["name"] = name
                 conn.execute("UPDATE containers SET name=?, config=? WHERE id=?",
-                             (name, json.dumps(config), container_id))
-        except sqlite3.IntegrityError:
+                             (name, jsoncodec.dumps(config), container_id))
+        except IntegrityError:
             raise self._name_taken(name) from None
 
     def remove(self, container_id: str) -> None:
@@ -125,7 +124,7 @@ class ContainerState:
         """Volume name -> IDs of the containers whose config mounts it."""
         out: dict[str, list[str]] = {}
         for row in self.db.connection().execute("SELECT id, config FROM containers ORDER BY created"):
-            for m in json.loads(row["config"]).get("Mounts") or []:
+            for m in jsoncodec.loads(row["config"]).get("Mounts") or []:
                 if m.get("Type") == "volume":
                     out.setdefault(m["Name"], []).append(row["id"])
         return out

@@ -10,10 +10,9 @@ the container exits, conmon writes `<exit dir>/<id>` and runs the exit command
 
 from __future__ import annotations
 
-import json
 import os
 
-from otter import log
+from otter import jsoncodec, log
 from otter.drivers import process
 from otter.drivers.runc import classify, find_binary, read_error
 from otter.errors import InvalidArgument, RuntimeFailure
@@ -96,7 +95,7 @@ def spawn(req: ConmonRequest) -> int:
     if not raw:
         msg = read_error(req.runtime_log) or "conmon exited without reporting the container's pid"
         raise classify(msg)
-    report = json.loads(raw)
+    report = jsoncodec.loads(raw)
     pid = int(report.get("data", -1))
     if pid <= 0:
         msg = read_error(req.runtime_log) or report.get("message", "").strip() or "container create failed"

@@ -11,10 +11,9 @@ The helper's output holds a secret, so it never appears in an error message or a
 
 from __future__ import annotations
 
-import json
 import subprocess
 
-from otter import log
+from otter import jsoncodec, log
 from otter.drivers.runc import find_binary
 from otter.errors import InvalidArgument, RegistryError
 
@@ -39,7 +38,7 @@ def get(helper: str, server: str) -> tuple[str, str] | None:
             return None
         raise RegistryError(f"{name} get {server}: exit status {proc.returncode}")
     try:
-        doc = json.loads(proc.stdout)
+        doc = jsoncodec.loads(proc.stdout)
         return str(doc["Username"]), str(doc["Secret"])
     except (ValueError, KeyError, TypeError):
         raise RegistryError(f"{name} get {server}: the helper's answer is not valid JSON") from None

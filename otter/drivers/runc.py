@@ -14,11 +14,10 @@ explanation on cgroup v1 "hybrid" hosts, where it cannot start any container.
 
 from __future__ import annotations
 
-import json
 import os
 from functools import lru_cache
 
-from otter import log
+from otter import jsoncodec, log
 from otter.drivers import process
 from otter.errors import CommandNotExecutable, CommandNotFound, ContainerNotFound, InvalidArgument, RuntimeFailure
 
@@ -75,7 +74,7 @@ def read_error(log_path: str) -> str:
         return ""
     for raw in reversed(lines):
         try:
-            entry = json.loads(raw)
+            entry = jsoncodec.loads(raw)
         except ValueError:
             continue
         if entry.get("level") in ("error", "fatal"):
@@ -129,11 +128,11 @@ class Runtime:
         code, out, _ = self._run("state", cid, check=False)
         if code != 0:
             return None
-        return json.loads(out)
+        return jsoncodec.loads(out)
 
     def pids(self, cid: str) -> list[int]:
         _, out, _ = self._run("ps", "--format", "json", cid)
-        return json.loads(out or "[]") or []
+        return jsoncodec.loads(out or "[]") or []
 
     def run(self, cid: str, bundle: str, pid_file: str, log_path: str, stdin: bool, capture: bool) -> process.Child:
         """Start `runc run` in the foreground: create + start + wait + delete in one process.

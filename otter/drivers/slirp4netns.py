@@ -18,12 +18,11 @@ a store path can exceed the 108 bytes a socket address holds.
 
 from __future__ import annotations
 
-import json
 import os
 import select
 import subprocess
 
-from otter import log
+from otter import jsoncodec, log
 from otter.drivers.runc import find_binary
 from otter.errors import InvalidArgument, RuntimeFailure
 from otter.record import record
@@ -134,7 +133,7 @@ def _request(api_socket: str, doc: dict) -> dict:
     from otter.sys import unixsock
     try:
         with unixsock.connect(api_socket, timeout=API_TIMEOUT_S) as sock:
-            sock.sendall(json.dumps(doc).encode())
+            sock.sendall(jsoncodec.dumps(doc).encode())
             sock.shutdown(socket.SHUT_WR)
             chunks = []
             while chunk := sock.recv(65536):
@@ -142,7 +141,7 @@ def _request(api_socket: str, doc: dict) -> dict:
     except OSError as e:
         raise RuntimeFailure(f"slirp4netns API socket {api_socket}: {e.strerror or e}") from None
     try:
-        reply = json.loads(b"".join(chunks) or b"{}")
+        reply = jsoncodec.loads(b"".join(chunks) or b"{}")
     except ValueError:
         raise RuntimeFailure(f"slirp4netns: malformed API reply to {doc['execute']}") from None
     if "error" in reply:

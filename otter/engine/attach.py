@@ -71,7 +71,7 @@ def attach(eng: Engine, ctr: Container, stdin: bool) -> int:
     ctr = sync(eng, ctr)
     if not ctr.is_active or ctr.runtime.supervisor != "conmon":
         raise InvalidState(f"you can only attach to running containers started in the background: "
-                           f"{ctr.name} is {ctr.state.value}")
+                           f"{ctr.name} is {ctr.state}")
     with _connect(eng.paths.bundle(ctr.id)) as sock:
         _pump(sock, stdin and ctr.config.interactive)
     return _exit_code(eng, ctr)

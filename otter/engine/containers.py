@@ -9,17 +9,15 @@ container as `created`; if any step fails, what the earlier steps made is remove
 from __future__ import annotations
 
 import os
-import re
 import time
 
 from otter.core.container import Container, ContainerConfig, RuntimeInfo, State
+from otter.core.names import check_container_name
 from otter.core.state import ContainerState
 from otter.engine.context import Engine
-from otter.engine.events import container_event, emit
 from otter.errors import AlreadyExists, ContainerNotFound, InvalidArgument, InvalidState, OtterError
 from otter.record import field, record
 
-NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _ADJECTIVES = ("brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "kind", "lively", "nice", "proud",
                "quirky", "silly", "swift", "witty", "zealous", "bold", "clever", "daring", "keen")
@@ -104,9 +102,9 @@ def _entrypoint(value: str | None, image_ep: list[str]) -> list[str]:
     if value == "":
         return []
     if value.startswith("["):
-        import json
+        from otter import jsoncodec
         try:
-            parsed = json.loads(value)
+            parsed = jsoncodec.loads(value)
         except ValueError:
             raise InvalidArgument(f"invalid --entrypoint {value!r}: not a JSON array") from None
         return [str(x) for x in parsed]
@@ -192,8 +190,8 @@ def container_create(eng: Engine, opts: CreateOptions) -> Container:
     rec = image_for_container(eng, opts.image, opts.pull)
     image_cfg = eng.images.config_json(rec).get("config") or {}
     # Validate every flag before anything is made on disk.
-    if opts.name is not None and not NAME_RE.match(opts.name):
-        raise InvalidArgument(f"container name {opts.name!r} is invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*")
+    if opts.name is not None:
+        check_container_name(opts.name)
     memory = parse_size(opts.memory, "-m, --memory") if opts.memory else None
     shm = parse_size(opts.shm_size, "--shm-size") if opts.shm_size else 64 * 1024 * 1024
     cpus = None
@@ -297,6 +295,7 @@ def container_create(eng: Engine, opts: CreateOptions) -> Container:
     if opts.cidfile:
         with open(opts.cidfile, "x") as f:
             f.write(cid)
+    from otter.engine.events import container_event
     container_event(eng, ctr, "create")
     return ctr
 
@@ -304,8 +303,11 @@ def container_create(eng: Engine, opts: CreateOptions) -> Container:
 # -- reading ---------------------------------------------------------------------------
 
 def lookup(eng: Engine, text: str) -> Container:
+    ctr = states(eng).find(text)
+    if not ctr.is_active:
+        return ctr
     from otter.engine.lifecycle import sync
-    return sync(eng, states(eng).find(text))
+    return sync(eng, ctr)
 
 
 _STATUSES = ("created", "running", "paused", "exited", "stopped", "removing", "unknown", "configured")
@@ -332,7 +334,7 @@ def _container_keys():
     return {
         "name": (lambda c, v: re.search(v, c.name) is not None, f.regex),
         "id": (lambda c, v: c.id.startswith(v), None),
-        "status": (lambda c, v: c.state.value == ("exited" if v == "stopped" else v), f.one_of(*_STATUSES)),
+        "status": (lambda c, v: c.state == ("exited" if v == "stopped" else v), f.one_of(*_STATUSES)),
         "label": (lambda c, v: f.labels_match(c.config.labels, v), None),
         "ancestor": (_ancestor, None),
         "exited": (lambda c, v: c.state == State.EXITED and c.runtime.exit_code == int(v), _exit_code),
@@ -372,10 +374,10 @@ def container_ports(eng: Engine, names: list[str], all_containers: bool = False)
 
 
 def container_rename(eng: Engine, text: str, new_name: str) -> None:
-    if not NAME_RE.match(new_name):
-        raise InvalidArgument(f"container name {new_name!r} is invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*")
+    check_container_name(new_name)
     ctr = states(eng).find(text)
     states(eng).rename(ctr.id, new_name)
+    from otter.engine.events import emit
     emit(eng, "container", "rename", ctr.id, new_name, ctr.config.image_name, dict(ctr.config.labels))
 
 
@@ -462,7 +464,7 @@ def _image_digest(eng: Engine, image_id: str) -> str:
 
 def container_inspect(eng: Engine, text: str) -> dict:
     """The `podman container inspect` document (Podman 4.3 CLI shape)."""
-    from otter.engine.images import rfc3339
+    from otter.timefmt import rfc3339
     ctr = lookup(eng, text)
     cfg, rt = ctr.config, ctr.runtime
     if ctr.is_active and not rt.pid:

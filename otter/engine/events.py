@@ -29,6 +29,7 @@ import os
 import time
 
 from otter.record import record
+from otter.timefmt import parse_rfc3339_nano, rfc3339_nano
 
 # -f/--filter keys, as `otter events` accepts them ("status" is Podman's other name for "event").
 
@@ -57,42 +58,14 @@ class Event:
         return doc
 
 
-def rfc3339_nano(ns: int) -> str:
-    """Go's time.RFC3339Nano in local time: `2026-12-03T08:19:19.1394025Z` (trailing zeros dropped,
-    `Z` for a zero offset)."""
-    seconds, frac = divmod(ns, 1_000_000_000)
-    lt = time.localtime(seconds)
-    offset = lt.tm_gmtoff
-    zone = "Z" if not offset else f"{'-' if offset < 0 else '+'}{abs(offset) // 3600:02d}:{abs(offset) % 3600 // 60:02d}"
-    digits = f"{frac:09d}".rstrip("0")
-    return time.strftime("%Y-%m-%dT%H:%M:%S", lt) + (f".{digits}" if digits else "") + zone
-
-
-def parse_rfc3339_nano(text: str) -> int:
-    """Nanoseconds since the epoch of an RFC3339(Nano) time; Python keeps only microseconds, so
-    the fraction is read separately."""
-    from datetime import datetime
-    head, dot, rest = text.partition(".")
-    frac = ""
-    if dot:
-        i = 0
-        while i < len(rest) and rest[i].isdigit():
-            i += 1
-        frac, zone = rest[:i], rest[i:]
-    else:
-        head, zone = text[:19], text[19:]
-    whole = datetime.fromisoformat(head + (zone or "Z"))
-    return int(whole.timestamp()) * 1_000_000_000 + int((frac + "000000000")[:9])
-
-
 # -- writing --------------------------------------------------------------------------------------
 
 def emit(eng, type: str, status: str, id: str = "", name: str = "", image: str = "",
          attributes: dict | None = None, exit_code: int = 0) -> None:
     """Append one event to the store's events log."""
-    import json
+    from otter import jsoncodec
     ns = time.time_ns()
-    line = json.dumps(Event(type, status, ns, rfc3339_nano(ns), id, name, image, attributes, exit_code).document(),
+    line = jsoncodec.dumps(Event(type, status, ns, rfc3339_nano(ns), id, name, image, attributes, exit_code).document(),
                       separators=(",", ":"), ensure_ascii=False) + "\n"
     path = eng.paths.events_log
     flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
@@ -121,9 +94,9 @@ def container_event(eng, ctr, status: str, exit_code: int = 0) -> None:
 
 def _event(line: bytes) -> Event | None:
     """One log line as an Event; None for a line that is not one (never written by us)."""
-    import json
+    from otter import jsoncodec
     try:
-        doc = json.loads(line)
+        doc = jsoncodec.loads(line)
         return Event(doc["Type"], doc["Status"], parse_rfc3339_nano(doc["Time"]), doc["Time"], doc.get("ID", ""),
                      doc.get("Name", ""), doc.get("Image", ""), doc.get("Attributes"),
                      doc.get("ContainerExitCode", 0))

@@ -8,10 +8,10 @@ otter and pass their exit code through; `-d` execs are detached by runc.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 
+from otter import jsoncodec
 from otter.core.container import State
 from otter.engine.containers import lookup
 from otter.engine.context import Engine
@@ -46,7 +46,7 @@ def container_exec(eng: Engine, opts: ExecOptions) -> tuple[int, str]:
         raise InvalidState("must provide a non-empty command to start an exec session: invalid argument")
     bundle = eng.paths.bundle(ctr.id)
     with open(os.path.join(bundle, "config.json")) as f:
-        process = json.load(f)["process"]
+        process = jsoncodec.load(f)["process"]
     rootfs = eng.snapshotter.mountpoint(ctr.id)
     user = resolve_user(rootfs, opts.user if opts.user is not None else ctr.config.user)
     env = _merge_env(list(process.get("env") or []), list(opts.env))
@@ -61,7 +61,7 @@ def container_exec(eng: Engine, opts: ExecOptions) -> tuple[int, str]:
     process["user"] = user_doc
     session = os.urandom(32).hex()
     with tempfile.NamedTemporaryFile("w", dir=bundle, prefix="exec-", suffix=".json", delete=False) as f:
-        json.dump(process, f)
+        jsoncodec.dump(process, f)
         process_file = f.name
     runtime_log = os.path.join(bundle, f"exec-{session[:12]}.log")
     container_event(eng, ctr, "exec")

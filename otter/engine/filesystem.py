@@ -461,10 +461,10 @@ def _commit_config(base: dict, ctr: Container, include_volumes: bool) -> dict:
 def container_commit(eng: Engine, opts: CommitOptions) -> ImageRecord:
     """Make an image of a container: its image plus one layer holding its changes (none when
     it changed nothing), its create-time settings as the config, `--change`s applied."""
-    from otter.engine.images import rfc3339
     from otter.image.builder import NewImage, add_layer, build_image, check_format
     from otter.image.changes import apply_changes
     from otter.image.reference import parse_local_name
+    from otter.timefmt import rfc3339
 
     check_format(opts.format)
     names = (str(parse_local_name(opts.reference)),) if opts.reference else ()

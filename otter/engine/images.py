@@ -17,16 +17,7 @@ from otter.engine.events import emit
 from otter.errors import ImageNotFound, InUse, InvalidArgument, OtterError
 from otter.image.store import ImageRecord
 from otter.record import field, record
-
-
-def rfc3339(ts: float) -> str:
-    """Go's time.RFC3339Nano in UTC, as Podman prints it (trailing zeros dropped)."""
-    from datetime import datetime, timezone
-    if not ts:
-        return "0001-01-01T00:00:00Z"
-    dt = datetime.fromtimestamp(ts, timezone.utc)
-    frac = f"{dt.microsecond:06d}".rstrip("0")
-    return dt.strftime("%Y-%m-%dT%H:%M:%S") + (f".{frac}" if frac else "") + "Z"
+from otter.timefmt import rfc3339
 
 
 @contextlib.contextmanager

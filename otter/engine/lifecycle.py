@@ -19,13 +19,12 @@ makes each state change atomic. No lock is held while a container runs.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
 import time
 
-from otter import log
+from otter import jsoncodec, log
 from otter.core.container import Container, State
 from otter.engine.containers import remove_storage, states
 from otter.engine.context import Engine
@@ -209,7 +208,7 @@ def _prepare(eng: Engine, ctr: Container) -> str:
     rootfs = mount_rootfs(eng, ctr)
     config = _build_config(eng, ctr, rootfs, bundle)
     with open(os.path.join(bundle, "config.json"), "w") as f:
-        f.write(json.dumps(config))
+        f.write(jsoncodec.dumps(config))
     return bundle
 
 
@@ -618,7 +617,7 @@ def _await_cleanup(eng: Engine, ctr: Container) -> Container:
 def kill(eng: Engine, ctr: Container, sig: int) -> None:
     ctr = sync(eng, ctr)
     if not ctr.is_active:
-        raise InvalidState(f"can only kill running containers. {ctr.id} is in state {ctr.state.value}: "
+        raise InvalidState(f"can only kill running containers. {ctr.id} is in state {ctr.state}: "
                            "container state improper")
     eng.runtime.kill(ctr.id, sig)
     container_event(eng, ctr, "kill")
@@ -651,7 +650,7 @@ def pause(eng: Engine, ctr: Container) -> None:
     with lock(eng, ctr.id):
         ctr = sync(eng, states(eng).find(ctr.id))
         if ctr.state != State.RUNNING:
-            raise InvalidState(f"\"{ctr.state.value}\" is not running, can't pause: container state improper")
+            raise InvalidState(f"\"{ctr.state}\" is not running, can't pause: container state improper")
         eng.runtime.pause(ctr.id)
         states(eng).transition(ctr.id, lambda c: c.with_state(State.PAUSED))
         container_event(eng, ctr, "pause")
@@ -662,7 +661,7 @@ def unpause(eng: Engine, ctr: Container) -> None:
     with lock(eng, ctr.id):
         ctr = states(eng).find(ctr.id)
         if ctr.state != State.PAUSED:
-            raise InvalidState(f"\"{ctr.state.value}\" is not paused, can't unpause: container state improper")
+            raise InvalidState(f"\"{ctr.state}\" is not paused, can't unpause: container state improper")
         eng.runtime.resume(ctr.id)
         states(eng).transition(ctr.id, lambda c: c.with_state(State.RUNNING))
         container_event(eng, ctr, "unpause")
@@ -682,7 +681,7 @@ def remove_container(eng: Engine, ctr: Container, force: bool = False, volumes: 
     ctr = sync(eng, states(eng).get(ctr.id) or ctr)
     if ctr.is_active:
         if not force:
-            raise InvalidState(f"cannot remove container {ctr.id} as it is {ctr.state.value} - running or paused "
+            raise InvalidState(f"cannot remove container {ctr.id} as it is {ctr.state} - running or paused "
                                "containers cannot be removed without force: container state improper")
         stop(eng, ctr, timeout=0)
     cur = states(eng).get(ctr.id)

@@ -75,7 +75,7 @@ def _container_pids(eng: Engine, ctr) -> list[int]:
 def container_top(eng: Engine, text: str) -> list[list[str]]:
     ctr = lookup(eng, text)
     if ctr.state not in (State.RUNNING, State.PAUSED):
-        raise InvalidState(f"top can only be used on running containers: {ctr.name} is {ctr.state.value}: "
+        raise InvalidState(f"top can only be used on running containers: {ctr.name} is {ctr.state}: "
                            "container state improper")
     users = _passwd(eng.snapshotter.mountpoint(ctr.id))
     container_uid = _container_uid(ctr.config.uid_map)

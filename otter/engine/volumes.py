@@ -20,15 +20,12 @@ its record does (created in the same transaction, removed right after it).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import secrets
-import sqlite3
 import time
-from datetime import datetime
 
-from otter import log
+from otter import jsoncodec, log
 from otter.core.mounts import (
     NO_SOURCE_FLAGS,
     PROPAGATIONS,
@@ -39,12 +36,14 @@ from otter.core.mounts import (
     process_options,
     runtime_options,
 )
+from otter.db import Connection, IntegrityError, Row
 from otter.engine.context import Engine
 from otter.engine.events import emit
 from otter.errors import AlreadyExists, InUse, InvalidArgument, OtterError, VolumeNotFound
 from otter.record import field, record
 from otter.spec.runtime import MountSpec
 from otter.sys.tree import remove_tree
+from otter.timefmt import rfc3339_local
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS volumes (
@@ -82,7 +81,7 @@ def _has_store(eng: Engine) -> bool:
     return eng.has_store()
 
 
-def _conn(eng: Engine) -> sqlite3.Connection:
+def _conn(eng: Engine) -> Connection:
     eng.db.ensure_schema("volumes", SCHEMA)
     return eng.db.connection()
 
@@ -91,9 +90,9 @@ def _mountpoint(eng: Engine, name: str) -> str:
     return os.path.join(eng.paths.volume(name), "_data")
 
 
-def _volume(eng: Engine, row: sqlite3.Row) -> Volume:
+def _volume(eng: Engine, row: Row) -> Volume:
     return Volume(name=row["name"], mountpoint=_mountpoint(eng, row["name"]), driver=row["driver"],
-                  created=row["created"], labels=json.loads(row["labels"]), options=json.loads(row["options"]),
+                  created=row["created"], labels=jsoncodec.loads(row["labels"]), options=jsoncodec.loads(row["options"]),
                   anonymous=bool(row["anonymous"]), needs_copy_up=bool(row["needs_copy_up"]))
 
 
@@ -130,11 +129,11 @@ def _create(eng: Engine, name: str, labels: dict[str, str], options: dict[str, s
         with eng.db.transaction():
             conn.execute("INSERT INTO volumes(name, driver, created, labels, options, anonymous, needs_copy_up) "
                          "VALUES (?,?,?,?,?,?,?)",
-                         (name, vol.driver, vol.created, json.dumps(vol.labels), json.dumps(vol.options),
+                         (name, vol.driver, vol.created, jsoncodec.dumps(vol.labels), jsoncodec.dumps(vol.options),
                           int(anonymous), int(needs_copy_up)))
             # Inside the transaction: if the directory cannot be made, the record is rolled back.
             _make_directory(eng, name)
-    except sqlite3.IntegrityError:
+    except IntegrityError:
         raise AlreadyExists(f"volume with name {name} already exists: volume already exists") from None
     emit(eng, "volume", "create", name=name)
     return vol
@@ -225,16 +224,6 @@ def volume_list(eng: Engine, filters: tuple[str, ...] = ()) -> list[Volume]:
     if "dangling" in grouped and vols:
         users.update(eng.volume_users())
     return [v for v in vols if f.matches(v, grouped, keys)]
-
-
-def rfc3339_local(ts: float) -> str:
-    """Go's time.RFC3339Nano of a local time, as Podman prints volume times: `Z` for a zero
-    offset, else `+01:00`; trailing zeros of the fraction dropped."""
-    dt = datetime.fromtimestamp(ts).astimezone()
-    frac = f"{dt.microsecond:06d}".rstrip("0")
-    offset = dt.strftime("%z")
-    zone = "Z" if offset == "+0000" else f"{offset[:3]}:{offset[3:]}"
-    return dt.strftime("%Y-%m-%dT%H:%M:%S") + (f".{frac}" if frac else "") + zone
 
 
 def volume_document(vol: Volume) -> dict:

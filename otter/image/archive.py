@@ -15,7 +15,6 @@ before any image is recorded; on failure the caller garbage-collects what was co
 
 from __future__ import annotations
 
-import json
 import os
 import posixpath
 import re
@@ -23,6 +22,7 @@ import shutil
 import tarfile
 import tempfile
 
+from otter import jsoncodec
 from otter.errors import CorruptContent, InvalidArgument
 from otter.image.content import ContentStore
 from otter.image.digest import Digest, HashingReader, TeeReader
@@ -54,7 +54,7 @@ class PendingImage:
 
 
 def canonical_json(obj) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()
+    return jsoncodec.dumps(obj, separators=(",", ":")).encode()
 
 
 # ---------------------------------------------------------------------------------------

@@ -22,9 +22,9 @@ with `--authfile` (alone), else `$REGISTRY_AUTH_FILE`, else `$XDG_RUNTIME_DIR/co
 from __future__ import annotations
 
 import base64
-import json
 import os
 
+from otter import jsoncodec
 from otter.errors import InvalidArgument
 from otter.image.reference import DOCKER_DOMAIN
 
@@ -99,7 +99,7 @@ def _read_files(authfile: str | None) -> list[str]:
 def _load(path: str) -> dict:
     try:
         with open(path, "rb") as f:
-            doc = json.loads(f.read() or b"{}")
+            doc = jsoncodec.loads(f.read() or b"{}")
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as e:
@@ -196,7 +196,7 @@ def _write(path: str, doc: dict) -> None:
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".auth-")
     try:
         with os.fdopen(fd, "w") as f:
-            json.dump(doc, f, indent=1)
+            jsoncodec.dump(doc, f, indent=1)
             f.write("\n")
         os.rename(tmp, path)
     except BaseException:

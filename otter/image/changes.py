@@ -7,9 +7,9 @@ VOLUME, WORKDIR, as Podman accepts.
 
 from __future__ import annotations
 
-import json
 import shlex
 
+from otter import jsoncodec
 from otter.errors import InvalidArgument
 
 SUPPORTED = ("CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "ONBUILD", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR")
@@ -26,7 +26,7 @@ def _split_instruction(change: str) -> tuple[str, str]:
 def _exec_form(value: str) -> list[str] | None:
     if value.startswith("["):
         try:
-            parsed = json.loads(value)
+            parsed = jsoncodec.loads(value)
         except ValueError:
             return None
         if isinstance(parsed, list) and all(isinstance(x, str) for x in parsed):
@@ -49,7 +49,7 @@ def _pairs(value: str, what: str) -> dict[str, str]:
 
 def apply_changes(config: dict, changes: list[str]) -> dict:
     """Return a copy of the container config section `config` with `changes` applied."""
-    cfg = json.loads(json.dumps(config or {}))
+    cfg = jsoncodec.loads(jsoncodec.dumps(config or {}))
     for change in changes:
         instr, value = _split_instruction(change)
         if instr not in SUPPORTED:

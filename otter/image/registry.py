@@ -236,13 +236,13 @@ def _transport_error(exc: BaseException, what: str) -> RegistryError:
 
 def _error_text(resp) -> str:
     """The registry's error message (`{"errors": [{"code", "message"}]}`), else the status."""
-    import json
+    from otter import jsoncodec
     try:
         body = resp.data if resp.data is not None else b""
     except Exception:  # noqa: BLE001 - a body that cannot be read still has a status line
         body = b""
     try:
-        errors = json.loads(body[:65536]).get("errors") or []
+        errors = jsoncodec.loads(body[:65536]).get("errors") or []
         parts = [f"{str(e.get('code', '')).lower().replace('_', ' ')}: {e.get('message', '')}".strip(": ")
                  for e in errors if isinstance(e, dict)]
         if parts:
@@ -402,8 +402,9 @@ class Registry:
                      what: str) -> tuple[str, float]:
         """A bearer token for `scopes`: OAuth2 refresh-token grant with an identity token,
         else a GET with Basic credentials (or anonymous)."""
-        import json
         from urllib.parse import urlencode
+
+        from otter import jsoncodec
         realm = c.params["realm"]
         query = [("service", c.params["service"])] if c.params.get("service") else []
         query += [("scope", s) for s in scopes]
@@ -426,7 +427,7 @@ class Registry:
         if resp.status != 200:
             raise RegistryError(f"{what}: token server: {_error_text(resp)}")
         try:
-            doc = json.loads(resp.data)
+            doc = jsoncodec.loads(resp.data)
             token = doc.get("token") or doc.get("access_token")
             lifetime = float(doc.get("expires_in") or TOKEN_LIFETIME_S)
         except (ValueError, AttributeError, TypeError):
@@ -543,14 +544,14 @@ class Registry:
         return digest
 
     def list_tags(self, repository: str) -> list[str]:
-        import json
+        from otter import jsoncodec
         what = f"listing tags of {self.host}/{repository}"
         tags: list[str] = []
         path: str | None = f"/v2/{repository}/tags/list?n=1000"
         while path:
             resp = self.retrying(lambda p=path: self.request("GET", p, self._scopes(repository), what), what)
             try:
-                tags += [t for t in json.loads(resp.data).get("tags") or [] if isinstance(t, str)]
+                tags += [t for t in jsoncodec.loads(resp.data).get("tags") or [] if isinstance(t, str)]
             except (ValueError, AttributeError):
                 raise RegistryError(f"{what}: the answer is not a tag list") from None
             m = re.search(r"<([^>]+)>\s*;\s*rel=\"?next\"?", resp.headers.get("Link", ""))

@@ -14,11 +14,11 @@ what the archive or registry said. Writers hold the store lock (`ImageStore.lock
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from functools import cached_property
 
+from otter import jsoncodec
 from otter.db import Database
 from otter.errors import ImageNotFound, InvalidArgument
 from otter.record import TYPE_CHECKING, field, record
@@ -120,7 +120,7 @@ class ImageStore:
     @staticmethod
     def _record(row, names: list[str]) -> ImageRecord:
         return ImageRecord(row["id"], row["digest"], row["manifest_type"], row["top_layer"], row["created"],
-                           row["size"], tuple(names), json.loads(row["labels"]), tuple(json.loads(row["blobs"])))
+                           row["size"], tuple(names), jsoncodec.loads(row["labels"]), tuple(jsoncodec.loads(row["blobs"])))
 
     def lookup(self, text: str) -> ImageRecord:
         """Find a stored image by name, short name, name@digest, full ID or unique ID prefix."""
@@ -162,7 +162,7 @@ class ImageStore:
         from otter.image.digest import Digest
         from otter.spec.image import Manifest
         from otter.spec.wire import from_json
-        return from_json(Manifest, json.loads(self.content.read(Digest.parse(rec.digest))))
+        return from_json(Manifest, jsoncodec.loads(self.content.read(Digest.parse(rec.digest))))
 
     def config(self, rec: ImageRecord) -> "ImageConfig":
         from otter.spec.image import ImageConfig
@@ -170,7 +170,7 @@ class ImageStore:
         return from_json(ImageConfig, self.config_json(rec))
 
     def config_json(self, rec: ImageRecord) -> dict:
-        return json.loads(self.content.read(rec.config_digest))
+        return jsoncodec.loads(self.content.read(rec.config_digest))
 
     def users_of_layers(self) -> set[str]:
         """Chain IDs of every layer some image needs."""
@@ -192,7 +192,7 @@ class ImageStore:
                 "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET digest=excluded.digest, "
                 "manifest_type=excluded.manifest_type, blobs=excluded.blobs",
                 (config_digest.hex, str(manifest_digest), manifest_type, top_layer, parse_time(config.created), size,
-                 json.dumps(labels), json.dumps(blobs), now))
+                 jsoncodec.dumps(labels), jsoncodec.dumps(blobs), now))
             for i, name in enumerate(names):
                 conn.execute("INSERT OR REPLACE INTO image_names(name, image_id, added) VALUES (?,?,?)",
                              (name, config_digest.hex, now + i * 1e-6))

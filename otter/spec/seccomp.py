@@ -35,10 +35,10 @@ syscall name is rejected instead of being skipped. Both are malformed profiles.
 from __future__ import annotations
 
 import functools
-import json
 import os
 from collections.abc import Iterable
 
+from otter import jsoncodec
 from otter.errors import InvalidArgument
 from otter.record import TYPE_CHECKING
 
@@ -118,10 +118,10 @@ def load_profile(path: str) -> dict[str, Any]:
     """Read and parse the moby-style profile at `path`."""
     try:
         with open(path, encoding="utf-8") as f:
-            return json.load(f)
+            return jsoncodec.load(f)
     except OSError as exc:
         raise InvalidProfile(f"cannot read seccomp profile {path}: {exc.strerror}") from exc
-    except json.JSONDecodeError as exc:
+    except jsoncodec.DecodeError as exc:
         raise InvalidProfile(f"seccomp profile {path} is not valid JSON: {exc}") from exc
 
 
@@ -150,7 +150,7 @@ def load_default(bounding_caps: Iterable[str], cache_dir: str | None = None) -> 
     path = os.path.join(cache_dir, f"default-{zlib.crc32(key.encode()):08x}.json")
     try:
         with open(path, encoding="utf-8") as f:
-            cached = json.load(f)
+            cached = jsoncodec.load(f)
         if cached.get("key") == key:
             return cached["seccomp"]
     except (OSError, ValueError, KeyError, AttributeError):
@@ -159,7 +159,7 @@ def load_default(bounding_caps: Iterable[str], cache_dir: str | None = None) -> 
     os.makedirs(cache_dir, mode=0o700, exist_ok=True)
     tmp = f"{path}.{os.getpid()}"
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump({"key": key, "seccomp": result}, f)
+        jsoncodec.dump({"key": key, "seccomp": result}, f)
     os.rename(tmp, path)
     return result
 

@@ -66,11 +66,10 @@ def _decode(tp: Any, value: Any) -> Any:
 def load_json(data: bytes, what: str) -> Any:
     """Parse a JSON document read from outside (an archive, a registry); malformed input is
     CorruptContent naming `what`."""
-    import json
-
+    from otter import jsoncodec
     from otter.errors import CorruptContent
     try:
-        return json.loads(data)
+        return jsoncodec.loads(data)
     except (ValueError, UnicodeDecodeError):
         raise CorruptContent(f"{what} is not valid JSON") from None
 

@@ -6,8 +6,8 @@ namespace (0 is the user, 1.. the subordinate ids), as Podman documents.
 
 from __future__ import annotations
 
-import json
 import io
+import json
 import os
 import pwd
 import tarfile

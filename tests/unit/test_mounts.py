@@ -455,17 +455,3 @@ def test_create_errors_leave_nothing(eng):
             volumes.volume_create(eng, opts)
         assert str(e.value) == message
     assert [v.name for v in volumes.volume_list(eng)] == ["v"] and volume_dirs(eng) == ["v"]
-
-
-def test_rfc3339_local(monkeypatch):
-    import time
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    try:
-        assert volumes.rfc3339_local(1764745468.5) == "2025-12-03T07:04:28.5Z"
-        monkeypatch.setenv("TZ", "Europe/Paris")
-        time.tzset()
-        assert volumes.rfc3339_local(1764745468.0) == "2025-12-03T08:04:28+01:00"
-    finally:
-        monkeypatch.undo()
-        time.tzset()
