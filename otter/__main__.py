@@ -1,5 +1,3 @@
-import sys
+from otter.cli.main import run
 
-from otter.cli.main import main
-
-sys.exit(main())
+run()

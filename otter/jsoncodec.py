@@ -54,7 +54,8 @@ _scan_once = _json.make_scanner(_ScannerContext())
 def loads(text: str | bytes | bytearray) -> object:
     """One JSON value; bytes are UTF-8 (a byte-order mark is skipped)."""
     if not isinstance(text, str):
-        text = bytes(text).decode("utf-8-sig")
+        # Not the "utf-8-sig" codec: its module is one more import.
+        text = bytes(text).decode("utf-8").removeprefix("\ufeff")
     start = len(text) - len(text.lstrip(_WHITESPACE))
     try:
         value, end = _scan_once(text, start)

@@ -14,12 +14,12 @@ Vocabulary:
 
 from __future__ import annotations
 
+import _signal  # not signal: its IntEnum wrapper imports enum (2 ms)
 import os
-import signal
 
 from otter.record import record
 
-_RESET_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
+_RESET_SIGNALS = (_signal.SIGPIPE, _signal.SIGXFSZ)
 
 
 @record
@@ -53,7 +53,7 @@ class Child:
                 pass
 
     def kill(self) -> None:
-        self.send_signal(signal.SIGKILL)
+        self.send_signal(_signal.SIGKILL)
 
     def communicate(self) -> Completed:
         """Read both captured pipes to their end, then reap."""

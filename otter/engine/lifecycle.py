@@ -19,8 +19,8 @@ makes each state change atomic. No lock is held while a container runs.
 
 from __future__ import annotations
 
+import _signal  # not signal: its IntEnum wrapper imports enum (2 ms)
 import os
-import signal
 import sys
 import time
 
@@ -269,7 +269,7 @@ def _end_process(pid: int, start: int) -> None:
     """SIGKILL a helper otter started and wait until it is gone: reap it when it is this
     process's child (a foreground run), else watch it exit (it is init's child then)."""
     try:
-        os.kill(pid, signal.SIGKILL)
+        os.kill(pid, _signal.SIGKILL)
     except ProcessLookupError:
         return
     try:
@@ -395,8 +395,8 @@ def run_foreground(eng: Engine, ctr: Container, interactive: bool) -> int:
             raise
     for status in ("init", "start", "attach"):
         container_event(eng, ctr, status)
-    forwarded = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
-    previous = {s: signal.signal(s, lambda signum, _frame: proc.send_signal(signum)) for s in forwarded}
+    forwarded = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT, _signal.SIGUSR1, _signal.SIGUSR2)
+    previous = {s: _signal.signal(s, lambda signum, _frame: proc.send_signal(signum)) for s in forwarded}
     held = b""
     try:
         if not tty:
@@ -405,7 +405,7 @@ def run_foreground(eng: Engine, ctr: Container, interactive: bool) -> int:
         log.timing(f"runtime exited with {code}")
     finally:
         for s, handler in previous.items():
-            signal.signal(s, handler)
+            _signal.signal(s, handler)
     # The container is gone: as its monitor, let go of slirp4netns' exit fd, so that it exits
     # (tearing down its tap device takes milliseconds) while the cleanup below runs.
     _release(net)
@@ -576,7 +576,7 @@ def stop(eng: Engine, ctr: Container, timeout: int | None = None) -> Container:
     every = cgroup_limits_supported(eng.rootless)
     try:
         if ctr.state == State.PAUSED:
-            eng.runtime.kill(ctr.id, signal.SIGKILL, all_processes=every)
+            eng.runtime.kill(ctr.id, _signal.SIGKILL, all_processes=every)
             eng.runtime.resume(ctr.id)
         elif timeout > 0:
             eng.runtime.kill(ctr.id, ctr.config.stop_signal)
@@ -587,7 +587,7 @@ def stop(eng: Engine, ctr: Container, timeout: int | None = None) -> Container:
                     "resorting to SIGKILL")
     if process_alive(ctr):
         try:
-            eng.runtime.kill(ctr.id, signal.SIGKILL, all_processes=every)
+            eng.runtime.kill(ctr.id, _signal.SIGKILL, all_processes=every)
         except RuntimeFailure as e:
             log.debug(f"SIGKILL: {e}")
         _wait_gone(ctr, 30)

@@ -112,10 +112,10 @@ def _forward(api_socket: str, m: PortMapping) -> None:
 
 def _stop(proc: slirp4netns.SlirpProcess) -> None:
     """End a slirp4netns this process started and reap it."""
-    import signal
+    import _signal  # not signal: its IntEnum wrapper imports enum (2 ms)
     os.close(proc.exit_fd)
     try:
-        os.kill(proc.pid, signal.SIGKILL)
+        os.kill(proc.pid, _signal.SIGKILL)
         os.waitpid(proc.pid, 0)
     except (ProcessLookupError, ChildProcessError):
         pass
