@@ -240,7 +240,9 @@ class Case:
               do its job (an exit status of 0 alone proves little);
     timed     instead of timing `args`, call this and take its Result (e.g. a parallel batch);
     teardown  untimed, once after the last run (also on the way out after a failure);
-    payload_bytes  bytes moved per run, to print a throughput (0: none).
+    payload_bytes  bytes moved per run, to print a throughput (0: none);
+    unit      what a run yields: "s" (its wall time) or "MiB" (a memory figure from `timed`,
+              e.g. the resident size of a monitor process; compared and paired the same way).
     """
     args: list[str]
     timed: Callable[[], Result] | None = None   # times something other than one command
@@ -249,6 +251,7 @@ class Case:
     check: Callable[[Result], None] = lambda result: None
     teardown: Callable[[], None] = _nothing
     payload_bytes: int = 0
+    unit: str = "s"
 
 
 @dataclass
@@ -611,6 +614,27 @@ def sc_parallel(ctx: Context, eng: Engine) -> Case:
                 teardown=lambda: _remove_all_containers(eng))
 
 
+def _vm_rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise BenchError(f"/proc/{pid}/status has no VmRSS line")
+
+
+@scenario("monitor-rss", "memory, not time: VmRSS of the monitor (conmon) of one detached container, "
+          "read after `run -d ... sleep 1000` (untimed) returns")
+def sc_monitor_rss(ctx: Context, eng: Engine) -> Case:
+    def sample() -> Result:
+        cid = eng.run("run", "-d", "--network", "none", BUSYBOX_REF, "sleep", "1000").stdout.strip()
+        pid = int(eng.run("inspect", "--format", "{{.State.ConmonPid}}", cid).stdout.strip() or 0)
+        if pid <= 0:
+            raise BenchError(f"{eng.name}: inspect shows no ConmonPid for a running container")
+        return Result(_vm_rss_mib(pid), "", "")
+    return Case(args=[], timed=sample, unit="MiB", setup=_busybox(eng), before=lambda: _remove_all_containers(eng),
+                teardown=lambda: _remove_all_containers(eng))
+
+
 # ---------------------------------------------------------------------------------------------
 # Measuring
 # ---------------------------------------------------------------------------------------------
@@ -621,15 +645,16 @@ class Measurement:
     description: str
     runs: dict[str, list[float]] = field(default_factory=dict)
     payload_bytes: int = 0
+    unit: str = "s"
 
     def summary(self, a: str, b: str) -> dict:
         ta, tb = self.runs[a], self.runs[b]
         pairs = [x / y for x, y in zip(ta, tb)]
         med_a, med_b = statistics.median(ta), statistics.median(tb)
         out = {
-            "scenario": self.scenario, "description": self.description, "n": len(pairs),
-            f"{a}_median_s": med_a, f"{b}_median_s": med_b,
-            f"{a}_runs_s": ta, f"{b}_runs_s": tb,
+            "scenario": self.scenario, "description": self.description, "n": len(pairs), "unit": self.unit,
+            f"{a}_median_{self.unit}": med_a, f"{b}_median_{self.unit}": med_b,
+            f"{a}_runs_{self.unit}": ta, f"{b}_runs_{self.unit}": tb,
             "ratio_of_medians": med_a / med_b,
             "paired_ratio_median": statistics.median(pairs),
             "paired_ratio_min": min(pairs), "paired_ratio_max": max(pairs),
@@ -645,8 +670,8 @@ class Measurement:
 def measure(sc: Scenario, ctx: Context, engines: list[Engine], runs: int, warmups: int, verbose: bool) -> Measurement:
     cases = {eng.name: sc.make(ctx, eng) for eng in engines}
     by_name = {eng.name: eng for eng in engines}
-    m = Measurement(sc.name, sc.description,
-                    {eng.name: [] for eng in engines}, cases[engines[0].name].payload_bytes)
+    first = cases[engines[0].name]
+    m = Measurement(sc.name, sc.description, {eng.name: [] for eng in engines}, first.payload_bytes, first.unit)
     set_up: list[str] = []
     try:
         for eng in engines:
@@ -690,8 +715,14 @@ def fmt_s(seconds: float) -> str:
     return f"{seconds * 1000:7.1f} ms" if seconds < 1 else f"{seconds:7.3f} s "
 
 
+def fmt_value(value: float, unit: str) -> str:
+    return fmt_s(value) if unit == "s" else f"{value:6.2f} {unit}"
+
+
 def print_line(s: dict) -> None:
-    line = (f"{s['scenario']:<10} {fmt_s(s['otter_median_s'])}  {fmt_s(s['podman_median_s'])}  "
+    unit = s["unit"]
+    line = (f"{s['scenario']:<10} {fmt_value(s[f'otter_median_{unit}'], unit)}  "
+            f"{fmt_value(s[f'podman_median_{unit}'], unit)}  "
             f"{s['ratio_of_medians']:6.2f}   {s['paired_ratio_median']:6.2f} "
             f"({s['paired_ratio_min']:.2f}-{s['paired_ratio_max']:.2f})  {s['n']:>3}")
     if "payload_bytes" in s:
