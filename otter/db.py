@@ -13,7 +13,7 @@ kernel wakes a flock waiter as soon as the holder is done.
 
 The connection comes from `_sqlite3`, the C module that `sqlite3` re-exports: the `sqlite3`
 package also imports `datetime` for adapters otter never registers (about 1 ms per command).
-Other modules take `IntegrityError` and `Row` from here.
+Other modules take `IntegrityError`, `Row` and `Connection` from here.
 """
 
 from __future__ import annotations
