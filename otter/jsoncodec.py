@@ -62,7 +62,7 @@ def loads(text: str | bytes | bytearray) -> object:
     except StopIteration as e:
         raise DecodeError("Expecting value", text, e.value) from None
     except ValueError as e:
-        # `_json` raises jsoncodec.DecodeError (a ValueError) for a malformed string or container.
+        # `_json` raises json.JSONDecodeError (a ValueError) for a malformed string or container.
         raise DecodeError(getattr(e, "msg", str(e)), text, getattr(e, "pos", start)) from None
     rest = len(text) - len(text[end:].lstrip(_WHITESPACE))
     if rest != len(text):
