@@ -5,7 +5,7 @@ import cost.
 decoder keeps its whitespace and number patterns as regular expressions). The scanner and the
 compact encoder are C code in the `_json` extension that `json` itself drives; this module
 drives them directly, and writes indented documents with a small encoder of its own that gives
-the same text as `jsoncodec.dumps(..., indent=N)`.
+the same text as `json.dumps(..., indent=N)`.
 
 Vocabulary:
   * **compact** text: no indent. Separators default to `", "` and `": "` as in `json.dumps`;
@@ -145,7 +145,7 @@ def _indented(value: object, out: list[str], newline: str, step: str, string, so
 
 def dumps(value: object, *, indent: int | None = None, separators: tuple[str, str] | None = None,
           ensure_ascii: bool = True, sort_keys: bool = False) -> str:
-    """`jsoncodec.dumps(value, indent=, separators=, ensure_ascii=, sort_keys=)`, the same text."""
+    """`json.dumps(value, indent=, separators=, ensure_ascii=, sort_keys=)`, the same text."""
     string = _json.encode_basestring_ascii if ensure_ascii else _json.encode_basestring
     if indent is not None:
         out: list[str] = []
